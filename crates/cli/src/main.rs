@@ -1,0 +1,96 @@
+//! `dcx`: the command-line front end. It parses arguments, calls the
+//! libraries, prints, and chooses exit codes (0 success, 1 negative verdict,
+//! 2 usage or configuration error); nothing else lives here.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dcx_contracts::documents;
+
+#[derive(Parser)]
+#[command(name = "dcx", version, about = "The control plane for runner contracts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate contract documents (type, version, semantic rules).
+    ///
+    /// Exit 0 when every file is valid, 1 when any is not, 2 on usage errors.
+    Validate {
+        /// The document type, e.g. `runner_status_report_v1` (see --list).
+        #[arg(long, value_parser = document_kind_ids(), required_unless_present = "list")]
+        kind: Option<String>,
+        /// Treat unknown fields as errors instead of warnings.
+        #[arg(long)]
+        strict: bool,
+        /// List the document types and exit.
+        #[arg(long, exclusive = true)]
+        list: bool,
+        /// The files to check.
+        #[arg(required_unless_present = "list")]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn document_kind_ids() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(documents::ALL.iter().map(|k| k.id))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate {
+            kind,
+            strict,
+            list,
+            files,
+        } => {
+            if list {
+                for kind in documents::ALL {
+                    println!("{:<40} {}", kind.id, kind.name);
+                }
+                return ExitCode::SUCCESS;
+            }
+            let Some(kind) = kind.as_deref().and_then(documents::by_id) else {
+                eprintln!("error: --kind is required");
+                return ExitCode::from(2);
+            };
+            validate(kind, strict, &files)
+        }
+    }
+}
+
+fn validate(kind: &documents::DocumentKind, strict: bool, files: &[PathBuf]) -> ExitCode {
+    let mut failed = 0usize;
+    for file in files {
+        match kind.check_file(file) {
+            Ok(warnings) => {
+                for warning in &warnings {
+                    let level = if strict { "error" } else { "warning" };
+                    eprintln!("{level}: {}: {warning}", file.display());
+                }
+                if strict && !warnings.is_empty() {
+                    failed += 1;
+                } else {
+                    println!("ok: {} is a valid {}", file.display(), kind.name);
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{failed} of {} file(s) invalid", files.len());
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,508 @@
+//! Loading, validating and saving contract documents.
+//!
+//! Every document type implements [`Document`]. Loading goes through the same
+//! steps for all of them, so their errors read alike:
+//!
+//! 1. read the bytes ([`LoadError::Read`]);
+//! 2. parse the syntax, JSON or YAML ([`LoadError::Syntax`], with line:column);
+//! 3. check the version field before anything else
+//!    ([`LoadError::UnsupportedVersion`]);
+//! 4. the typed parse, which stops at the first structural problem and names
+//!    it with a JSON Pointer, line:column and the expected type
+//!    ([`LoadError::Field`]); unknown fields are accepted and reported as
+//!    [`Warning`]s;
+//! 5. semantic validation, which reports *every* violation with its pointer
+//!    ([`LoadError::Invalid`]).
+
+use std::fmt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::atomic::{WriteError, atomic_write};
+use crate::pointer;
+use crate::schema;
+use crate::yaml;
+
+/// The serialization a document is read from or written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON; written pretty-printed with two-space indents and a final newline.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+impl Format {
+    /// The format a file name implies: `.yaml`/`.yml` are YAML, `.json` is
+    /// JSON, anything else is sniffed from `text` (`{` or `[` first means JSON).
+    pub fn detect(path: &Path, text: &str) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Format::Yaml,
+            Some("json") => Format::Json,
+            _ if text.trim_start().starts_with(['{', '[']) => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Json => "JSON",
+            Format::Yaml => "YAML",
+        })
+    }
+}
+
+/// The version a document declares and the one this build reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionPin {
+    /// An integer field, e.g. `version: 1`.
+    Integer {
+        /// The field name.
+        field: &'static str,
+        /// The supported value.
+        value: u64,
+    },
+    /// A string field, e.g. `schema_version: "0.1"`.
+    Text {
+        /// The field name.
+        field: &'static str,
+        /// The supported value.
+        value: &'static str,
+    },
+}
+
+impl VersionPin {
+    /// The name of the version field.
+    pub fn field(&self) -> &'static str {
+        match self {
+            VersionPin::Integer { field, .. } | VersionPin::Text { field, .. } => field,
+        }
+    }
+
+    /// The major version a schema catalog pins for this document: the
+    /// integer itself, or the part before the first `.` of a text version.
+    pub fn major(&self) -> u64 {
+        match self {
+            VersionPin::Integer { value, .. } => *value,
+            VersionPin::Text { value, .. } => {
+                value.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
+            }
+        }
+    }
+
+    /// The supported value as it is written in a document.
+    pub fn value_text(&self) -> String {
+        match self {
+            VersionPin::Integer { value, .. } => value.to_string(),
+            VersionPin::Text { value, .. } => format!("\"{value}\""),
+        }
+    }
+}
+
+/// A contract document: a typed struct with a generated JSON Schema, a
+/// version read before the typed parse, and semantic rules beyond types.
+pub trait Document: Serialize + DeserializeOwned + JsonSchema {
+    /// Stable identifier, also the schema file stem: `specs/schemas/<ID>.schema.json`.
+    const ID: &'static str;
+    /// What a person calls it in an error message, e.g. "runner status report".
+    const NAME: &'static str;
+    /// The version field this build reads, if the document has one.
+    const VERSION: Option<VersionPin>;
+    /// The format the document is written in by default.
+    const FORMAT: Format;
+
+    /// Semantic rules beyond types: every violation, each with its pointer.
+    fn validate(&self) -> Vec<Violation>;
+}
+
+/// One broken semantic rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON Pointer of the offending field (`""` is the whole document).
+    pub pointer: String,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation at `pointer`.
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", display_pointer(&self.pointer), self.message)
+    }
+}
+
+/// Something accepted but worth telling: today, a field the contract does not
+/// define (upstream schemas allow extra fields; strict checks report them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// JSON Pointer of the field.
+    pub pointer: String,
+    /// The explanation.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", display_pointer(&self.pointer), self.message)
+    }
+}
+
+fn display_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() { "(document)" } else { pointer }
+}
+
+/// A document that loaded, with the warnings collected on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded<D> {
+    /// The typed, validated document.
+    pub document: D,
+    /// Unknown fields and similar non-fatal findings.
+    pub warnings: Vec<Warning>,
+}
+
+/// Why a document could not be loaded. Every variant names its origin (the
+/// file path, or the label given to [`from_str`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {origin}: {source}")]
+    Read {
+        /// The file.
+        origin: String,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not valid JSON or YAML (or not UTF-8).
+    #[error("{origin}{}: invalid {format}: {message}", position(*line, *column))]
+    Syntax {
+        /// The file.
+        origin: String,
+        /// The syntax that was expected.
+        format: Format,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+        /// The parser's explanation.
+        message: String,
+    },
+    /// The version field names a version this build does not read.
+    #[error("{origin}: unsupported {document} version {found}; this build reads {supported}")]
+    UnsupportedVersion {
+        /// The file.
+        origin: String,
+        /// The document's human name.
+        document: &'static str,
+        /// The version found, as written (text versions quoted).
+        found: String,
+        /// The version this build reads.
+        supported: String,
+    },
+    /// A field has the wrong type, a required field is missing, an enum value
+    /// is outside the contract, or a formatted string is malformed.
+    #[error("{origin}{}: {}: {message}", position(*line, *column), display_pointer(pointer))]
+    Field {
+        /// The file.
+        origin: String,
+        /// JSON Pointer of the field.
+        pointer: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+        /// What is wrong, including the expected type or allowed values.
+        message: String,
+    },
+    /// The document parsed but breaks semantic rules; all of them are listed.
+    #[error("{origin}: invalid {document}: {}", list_violations(violations))]
+    Invalid {
+        /// The file.
+        origin: String,
+        /// The document's human name.
+        document: &'static str,
+        /// Every violation found.
+        violations: Vec<Violation>,
+    },
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+fn list_violations(violations: &[Violation]) -> String {
+    match violations {
+        [one] => one.to_string(),
+        many => {
+            let mut out = format!("{} problems", many.len());
+            for v in many {
+                out.push_str("\n  - ");
+                out.push_str(&v.to_string());
+            }
+            out
+        }
+    }
+}
+
+/// Why a document could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SaveError {
+    /// The document breaks its own contract; nothing was written.
+    #[error(
+        "refusing to write {path}: invalid {document}: {}",
+        list_violations(violations)
+    )]
+    Invalid {
+        /// The target file.
+        path: String,
+        /// The document's human name.
+        document: &'static str,
+        /// Every violation found.
+        violations: Vec<Violation>,
+    },
+    /// Serialization failed (a non-string map key, a non-finite float).
+    #[error("cannot serialize {document} for {path}: {message}")]
+    Serialize {
+        /// The target file.
+        path: String,
+        /// The document's human name.
+        document: &'static str,
+        /// The serializer's explanation.
+        message: String,
+    },
+    /// The atomic write failed; the previous file, if any, is untouched.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// Loads and validates a document from a file; the format follows the file
+/// extension (see [`Format::detect`]).
+pub fn load<D: Document>(path: &Path) -> Result<Loaded<D>, LoadError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        origin: origin.clone(),
+        source,
+    })?;
+    from_bytes(
+        &bytes,
+        Format::detect(path, &String::from_utf8_lossy(&bytes)),
+        &origin,
+    )
+}
+
+/// Loads and validates a document from bytes; `origin` names it in errors.
+pub fn from_bytes<D: Document>(bytes: &[u8], format: Format, origin: &str) -> Result<Loaded<D>, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column_of_offset(bytes, e.valid_up_to());
+        LoadError::Syntax {
+            origin: origin.to_owned(),
+            format,
+            line: Some(line),
+            column: Some(column),
+            message: "not valid UTF-8".to_owned(),
+        }
+    })?;
+    from_str(text, format, origin)
+}
+
+/// Loads and validates a document from text; `origin` names it in errors.
+pub fn from_str<D: Document>(text: &str, format: Format, origin: &str) -> Result<Loaded<D>, LoadError> {
+    let loaded = parse::<D>(text, format, origin)?;
+    let violations = loaded.document.validate();
+    if violations.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(LoadError::Invalid {
+            origin: origin.to_owned(),
+            document: D::NAME,
+            violations,
+        })
+    }
+}
+
+/// Steps 1–4 of loading, without semantic validation: for tools that want to
+/// report violations themselves, and for reading documents other
+/// implementations wrote.
+pub fn parse<D: Document>(text: &str, format: Format, origin: &str) -> Result<Loaded<D>, LoadError> {
+    let raw = parse_value(text, format, origin)?;
+    check_version::<D>(&raw, origin)?;
+
+    let mut unknown = Vec::new();
+    let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(pointer::from_ignored_path(&path));
+    let typed: Result<D, _> = match format {
+        Format::Json => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let ignoring = serde_ignored::Deserializer::new(&mut deserializer, &mut note_unknown);
+            serde_path_to_error::deserialize(ignoring).map_err(|e| {
+                let inner = e.inner();
+                let line = (inner.line() > 0).then_some(inner.line());
+                let column = (inner.line() > 0).then_some(inner.column());
+                let mut message = inner.to_string();
+                if let Some(at) = message.rfind(" at line ") {
+                    message.truncate(at);
+                }
+                field_error::<D>(origin, e.path(), message, line, column)
+            })
+        }
+        Format::Yaml => yaml::deserialize_tracked(text, &mut note_unknown)
+            .map_err(|(path, e)| field_error::<D>(origin, &path, e.message, e.line, e.column)),
+    };
+    let document = typed?;
+    let warnings = unknown
+        .into_iter()
+        .map(|pointer| Warning {
+            pointer,
+            message: format!("unknown field (not part of {}); ignored", D::ID),
+        })
+        .collect();
+    Ok(Loaded { document, warnings })
+}
+
+/// Parses text as a JSON value in the given syntax, mapping syntax errors to
+/// [`LoadError::Syntax`].
+pub fn parse_value(text: &str, format: Format, origin: &str) -> Result<serde_json::Value, LoadError> {
+    match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            let mut message = e.to_string();
+            if let Some(at) = message.rfind(" at line ") {
+                message.truncate(at);
+            }
+            LoadError::Syntax {
+                origin: origin.to_owned(),
+                format,
+                line: Some(e.line()),
+                column: Some(e.column()),
+                message,
+            }
+        }),
+        Format::Yaml => yaml::to_json_value(text).map_err(|e| LoadError::Syntax {
+            origin: origin.to_owned(),
+            format,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }),
+    }
+}
+
+fn check_version<D: Document>(raw: &serde_json::Value, origin: &str) -> Result<(), LoadError> {
+    let Some(pin) = D::VERSION else { return Ok(()) };
+    let Some(found) = raw.get(pin.field()) else {
+        // Missing: the typed parse names the field and its type.
+        return Ok(());
+    };
+    let supported = match (pin, found) {
+        (VersionPin::Integer { value, .. }, serde_json::Value::Number(n)) => n.as_u64() == Some(value),
+        (VersionPin::Text { value, .. }, serde_json::Value::String(s)) => s == value,
+        // A version of the wrong type is a type error, reported by the typed parse.
+        _ => return Ok(()),
+    };
+    if supported {
+        Ok(())
+    } else {
+        Err(LoadError::UnsupportedVersion {
+            origin: origin.to_owned(),
+            document: D::NAME,
+            found: found.to_string(),
+            supported: pin.value_text(),
+        })
+    }
+}
+
+fn field_error<D: Document>(
+    origin: &str,
+    path: &serde_path_to_error::Path,
+    message: String,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> LoadError {
+    let mut pointer = pointer::from_serde_path(path);
+    // serde reports a missing field at its parent object; point at the field
+    // itself and say what it should hold.
+    let message = match missing_field_name(&message) {
+        Some(name) => {
+            pointer::push_token(&mut pointer, name);
+            match schema::expected_at::<D>(&pointer) {
+                Some(expected) => format!("missing required field (expected {expected})"),
+                None => "missing required field".to_owned(),
+            }
+        }
+        None => message,
+    };
+    LoadError::Field {
+        origin: origin.to_owned(),
+        pointer,
+        line,
+        column,
+        message,
+    }
+}
+
+fn missing_field_name(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+fn line_column_of_offset(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+/// The bytes a document is saved as: pretty JSON with a final newline, or YAML.
+pub fn to_bytes<D: Document>(document: &D, format: Format) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Json => {
+            let mut bytes = serde_json::to_vec_pretty(document).map_err(|e| e.to_string())?;
+            bytes.push(b'\n');
+            Ok(bytes)
+        }
+        Format::Yaml => yaml::to_string(document).map(String::into_bytes),
+    }
+}
+
+/// Validates `document` and writes it atomically in its default format;
+/// an invalid document is refused and nothing is written.
+pub fn save<D: Document>(path: &Path, document: &D) -> Result<(), SaveError> {
+    save_as(path, document, D::FORMAT)
+}
+
+/// [`save`] in an explicit format.
+pub fn save_as<D: Document>(path: &Path, document: &D, format: Format) -> Result<(), SaveError> {
+    let display = path.display().to_string();
+    let violations = document.validate();
+    if !violations.is_empty() {
+        return Err(SaveError::Invalid {
+            path: display,
+            document: D::NAME,
+            violations,
+        });
+    }
+    let bytes = to_bytes(document, format).map_err(|message| SaveError::Serialize {
+        path: display,
+        document: D::NAME,
+        message,
+    })?;
+    atomic_write(path, &bytes)?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Typed contract documents for dcx and the runner repositories that talk to it.
+//!
+//! Every document of the five dcx contracts is a Rust type with serde and a
+//! generated JSON Schema ([`schema`]), loaded through one pipeline that
+//! checks the version first and reports errors by file, JSON Pointer and
+//! line:column ([`document`]). Beside the documents sit the hashing
+//! primitives the peers must agree on bit for bit: [`c14n`] (`json-c14n-v1`),
+//! [`intent`] (`intent-v1`), [`digest`] and the `resolved_files.sha256`
+//! [`manifest`]; and [`atomic`] writes.
+//!
+//! This crate does no network I/O, spawns no processes, never prints and
+//! never reads the clock: callers pass `now` in.
+//!
+//! ```
+//! use dcx_contracts::{Format, from_str, status::RunnerStatusReport};
+//!
+//! let err = from_str::<RunnerStatusReport>(r#"{"version": 2}"#, Format::Json, "report.json")
+//!     .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "report.json: unsupported runner status report version 2; this build reads 1"
+//! );
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod bundle;
+pub mod c14n;
+pub mod catalog;
+pub mod certification;
+pub mod digest;
+pub mod document;
+pub mod documents;
+pub mod identity;
+pub mod intent;
+pub mod manifest;
+pub mod pointer;
+pub mod run_artifacts;
+pub mod schema;
+pub mod status;
+pub mod timestamp;
+mod validate;
+mod yaml;
+
+pub use atomic::{WriteError, atomic_write};
+pub use digest::Sha256Hex;
+pub use document::{
+    Document, Format, LoadError, Loaded, SaveError, VersionPin, Violation, Warning, from_bytes, from_str,
+    load, save,
+};
+pub use timestamp::Timestamp;
