@@ -447,7 +447,11 @@ fn field_error<D: Document>(
                 None => "missing required field".to_owned(),
             }
         }
-        None => message,
+        // "variant" is serde's word; a person editing the file sees a value.
+        None => match message.strip_prefix("unknown variant ") {
+            Some(rest) => format!("unknown value {rest}"),
+            None => message,
+        },
     };
     LoadError::Field {
         origin: origin.to_owned(),

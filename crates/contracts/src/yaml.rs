@@ -47,7 +47,13 @@ pub(crate) fn deserialize_tracked<T: DeserializeOwned>(
     let ignoring = serde_ignored::Deserializer::new(deserializer, &mut on_unknown);
     serde_path_to_error::deserialize(ignoring).map_err(|e| {
         let path = e.path().clone();
-        (path, YamlError::from_library(e.inner()))
+        let mut error = YamlError::from_library(e.inner());
+        // The library also prefixes the field path ("runners[0].class: ");
+        // callers report the path as a JSON Pointer instead.
+        if let Some(rest) = error.message.strip_prefix(&format!("{path}: ")) {
+            error.message = rest.to_owned();
+        }
+        (path, error)
     })
 }
 

@@ -1,0 +1,259 @@
+//! The "bad input → expected result" table of the workspace-foundation
+//! issue: every row checks the exact message a person sees. (Identity files
+//! and sha256 manifests have their rows in their own modules' tests.)
+
+use dcx_contracts::certification::CertificationRegistry;
+use dcx_contracts::run_artifacts::LastRun;
+use dcx_contracts::status::RunnerStatusReport;
+use dcx_contracts::{Document, Format, LoadError, from_str, load, save};
+
+const REPORT: &str = r#"{"version":1,"runner_id":"rust","implementation_repo":"dc-runner-rust","release_version":"v1","commit_sha":"0000000000000000000000000000000000000000","generated_at":"2026-02-20T00:00:00Z","lane_class":"required","overall_status":"pass","fresh_until":"2026-02-23T00:00:00Z","command_results":[],"artifact_refs":[]}"#;
+
+fn report_error(text: &str) -> String {
+    from_str::<RunnerStatusReport>(text, Format::Json, "report.json")
+        .unwrap_err()
+        .to_string()
+}
+
+fn registry_error(text: &str) -> String {
+    from_str::<CertificationRegistry>(text, Format::Yaml, "registry.yaml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn json_syntax_error_names_file_line_and_column() {
+    assert_eq!(
+        report_error("{\n  \"version\": 1,\n  \"runner_id\": \n}"),
+        "report.json:4:1: invalid JSON: expected value"
+    );
+}
+
+#[test]
+fn yaml_syntax_error_names_file_line_and_column() {
+    assert_eq!(
+        registry_error("version: 2\nrunners: [a\n"),
+        "registry.yaml:3:1: invalid YAML: did not find expected ',' or ']'"
+    );
+}
+
+#[test]
+fn not_utf8_is_a_syntax_error_with_position() {
+    let err =
+        dcx_contracts::from_bytes::<RunnerStatusReport>(b"{\n \"a\": \"\xff\"}", Format::Json, "r.json")
+            .unwrap_err();
+    assert_eq!(err.to_string(), "r.json:2:8: invalid JSON: not valid UTF-8");
+}
+
+#[test]
+fn wrong_type_names_pointer_and_expected_type() {
+    assert_eq!(
+        report_error(&REPORT.replace(r#""runner_id":"rust""#, r#""runner_id":5"#)),
+        "report.json:1:26: /runner_id: invalid type: integer `5`, expected a string"
+    );
+    assert_eq!(
+        registry_error("version: 2\ncertificate_schema_ref: x\nrunners: {a: 1}\n"),
+        "registry.yaml:3:10: /runners: invalid type: map, expected a sequence"
+    );
+}
+
+#[test]
+fn missing_field_names_pointer_and_expected_type() {
+    assert_eq!(
+        report_error(&REPORT.replace(r#""runner_id":"rust","#, "")),
+        "report.json:1:294: /runner_id: missing required field (expected a string)"
+    );
+    assert_eq!(
+        registry_error(
+            "version: 2\ncertificate_schema_ref: x\nrunners:\n  - runner_id: rust\n    class: required\n"
+        ),
+        "registry.yaml:4:5: /runners/0/status: missing required field (expected one of `active`, `planned`, `disabled`)"
+    );
+    assert_eq!(
+        report_error(&REPORT.replace(
+            r#""artifact_refs":[]"#,
+            &format!(
+                r#""artifact_refs":[{{"url":"https://example.invalid/a","sha256":"{}"}}]"#,
+                "a".repeat(64)
+            )
+        )),
+        "report.json:1:422: /artifact_refs/0/name: missing required field (expected a string)"
+    );
+}
+
+#[test]
+fn unsupported_version_comes_before_any_other_error() {
+    // Version 3 *and* a missing field: the version is reported.
+    let text = REPORT
+        .replace(r#""version":1"#, r#""version":3"#)
+        .replace(r#""runner_id":"rust","#, "");
+    assert_eq!(
+        report_error(&text),
+        "report.json: unsupported runner status report version 3; this build reads 1"
+    );
+    assert_eq!(
+        registry_error("version: 1\nrunners: nonsense\n"),
+        "registry.yaml: unsupported runner certification registry version 1; this build reads 2"
+    );
+    let err = from_str::<LastRun>(r#"{"schema_version":"0.2"}"#, Format::Json, "last_run.json").unwrap_err();
+    assert!(matches!(err, LoadError::UnsupportedVersion { .. }));
+    assert_eq!(
+        err.to_string(),
+        r#"last_run.json: unsupported run report version "0.2"; this build reads "0.1""#
+    );
+}
+
+#[test]
+fn enum_value_outside_the_contract_lists_the_allowed_values() {
+    assert_eq!(
+        report_error(&REPORT.replace(r#""lane_class":"required""#, r#""lane_class":"mandatory""#)),
+        "report.json:1:212: /lane_class: unknown value `mandatory`, expected `required` or `compatibility_non_blocking`"
+    );
+    assert_eq!(
+        report_error(&REPORT.replace(r#""overall_status":"pass""#, r#""overall_status":"ok""#)),
+        "report.json:1:233: /overall_status: unknown value `ok`, expected one of `pass`, `fail`, `degraded`, `unknown`"
+    );
+}
+
+#[test]
+fn bad_digest_names_its_pointer() {
+    for bad in [
+        "",
+        "ABC",
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ] {
+        let text = REPORT.replace(
+            r#""artifact_refs":[]"#,
+            &format!(r#""artifact_refs":[{{"name":"a","url":"u","sha256":"{bad}"}}]"#),
+        );
+        let message = report_error(&text);
+        assert!(
+            message.contains(
+                ": /artifact_refs/0/sha256: expected 64 lowercase hex characters (a sha256 digest), got "
+            ),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        report_error(&REPORT.replace(
+            r#""artifact_refs":[]"#,
+            &format!(
+                r#""artifact_refs":[{{"name":"a","url":"u","sha256":"{}"}}]"#,
+                "E".repeat(64)
+            )
+        )),
+        format!(
+            "report.json:1:409: /artifact_refs/0/sha256: expected 64 lowercase hex characters (a sha256 digest), got \"{}\"",
+            "E".repeat(64)
+        )
+    );
+}
+
+#[test]
+fn bad_timestamp_names_its_pointer() {
+    assert_eq!(
+        report_error(&REPORT.replace("2026-02-20T00:00:00Z", "2026-02-20")),
+        "report.json:1:177: /generated_at: expected an RFC 3339 instant such as 2026-02-20T00:00:00Z (date, 'T', time and an offset), got \"2026-02-20\""
+    );
+}
+
+#[test]
+fn fractional_seconds_and_offsets_are_accepted_and_normalized() {
+    let text = REPORT
+        .replace("2026-02-20T00:00:00Z", "2026-02-20T01:00:00.123456+01:00")
+        .replace("2026-02-23T00:00:00Z", "2026-02-22T19:00:00.9-05:00");
+    let loaded = from_str::<RunnerStatusReport>(&text, Format::Json, "report.json").unwrap();
+    assert_eq!(loaded.document.generated_at.to_string(), "2026-02-20T00:00:00Z");
+    assert_eq!(loaded.document.fresh_until.to_string(), "2026-02-23T00:00:00Z");
+}
+
+#[test]
+fn semantic_validation_reports_every_violation_with_its_pointer() {
+    let text = REPORT
+        .replace(r#""release_version":"v1""#, r#""release_version":"  ""#)
+        .replace("0000000000000000000000000000000000000000", "unknown")
+        .replace("2026-02-23T00:00:00Z", "2026-02-19T00:00:00Z")
+        .replace(
+            r#""artifact_refs":[]"#,
+            &format!(
+                r#""artifact_refs":[{{"name":"r.json","url":"u","sha256":"{0}"}},{{"name":"r.json","url":"u","sha256":"{0}"}}]"#,
+                "a".repeat(64)
+            ),
+        );
+    assert_eq!(
+        report_error(&text),
+        "report.json: invalid runner status report: 4 problems\n\
+         \x20 - /release_version: must not be empty\n\
+         \x20 - /commit_sha: expected a git commit id (40 or 64 lowercase hex characters), got \"unknown\"\n\
+         \x20 - /fresh_until: is before generated_at (2026-02-19T00:00:00Z < 2026-02-20T00:00:00Z); a report cannot expire before it exists\n\
+         \x20 - /artifact_refs/1/name: duplicate name \"r.json\" (first at /artifact_refs/0)"
+    );
+}
+
+#[test]
+fn unknown_fields_are_accepted_as_warnings() {
+    let text = REPORT.replace(r#""version":1,"#, r#""version":1,"extra":{"x":1},"#).replace(
+        r#""command_results":[]"#,
+        r#""command_results":[{"command":"governance","status":"pass","exit_code":0,"duration_ms":1,"note":"n"}]"#,
+    );
+    let loaded = from_str::<RunnerStatusReport>(&text, Format::Json, "report.json").unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "/extra: unknown field (not part of runner_status_report_v1); ignored",
+            "/command_results/0/note: unknown field (not part of runner_status_report_v1); ignored"
+        ]
+    );
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let err = load::<RunnerStatusReport>(std::path::Path::new("/nonexistent/report.json")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot read /nonexistent/report.json: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn save_is_atomic_refuses_invalid_documents_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out/report.json");
+    let mut report = from_str::<RunnerStatusReport>(REPORT, Format::Json, "r")
+        .unwrap()
+        .document;
+    save(&path, &report).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.ends_with("}\n"));
+    assert_eq!(load::<RunnerStatusReport>(&path).unwrap().document, report);
+
+    // An invalid document is refused and the previous file stays complete.
+    report.runner_id.clear();
+    let err = save(&path, &report).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "refusing to write {}: invalid runner status report: /runner_id: must not be empty",
+            path.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+    assert_eq!(RunnerStatusReport::FORMAT, Format::Json);
+}
+
+#[test]
+fn yaml_documents_save_as_yaml_and_reload() {
+    let registry_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../specs/runner_certification_registry_v1.yaml");
+    let registry = load::<CertificationRegistry>(&registry_path).unwrap();
+    assert!(registry.warnings.is_empty(), "{:?}", registry.warnings);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("registry.yaml");
+    save(&copy, &registry.document).unwrap();
+    assert_eq!(
+        load::<CertificationRegistry>(&copy).unwrap().document,
+        registry.document
+    );
+}
