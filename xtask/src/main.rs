@@ -1,1 +1,72 @@
-fn main() {}
+//! `cargo xtask`: the maintainer and CI tasks of the dcx workspace.
+//!
+//! - `schemas [--check]`: write (or check) `specs/schemas/*.schema.json` from the Rust types;
+//! - `governance`: check everything under `specs/` and write `.artifacts/governance-summary.{json,md}`;
+//! - `ci`: run exactly what CI runs.
+//!
+//! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ci;
+mod governance;
+mod schemas;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Maintainer and CI tasks for dcx")]
+struct Cli {
+    /// The workspace to check instead of this one (for tests).
+    #[arg(long, global = true, hide = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate specs/schemas/<id>.schema.json from the document types.
+    Schemas {
+        /// Do not write; exit 1 if the committed files differ from the types.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Check the specs (schemas fresh, documents valid, registry consistent,
+    /// catalog pins) and write .artifacts/governance-summary.{json,md}.
+    Governance {
+        /// Where the summary files go.
+        #[arg(long, default_value = ".artifacts")]
+        out_dir: PathBuf,
+    },
+    /// Run what CI runs: fmt, clippy, the tests, schemas --check, governance.
+    Ci,
+}
+
+/// The workspace root, whatever directory cargo was started from.
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli.root.unwrap_or_else(workspace_root);
+    match cli.command {
+        Command::Schemas { check } => schemas::run(&root, check),
+        Command::Governance { out_dir } => {
+            let out_dir = if out_dir.is_absolute() {
+                out_dir
+            } else {
+                root.join(out_dir)
+            };
+            governance::run(&root, &out_dir)
+        }
+        Command::Ci => ci::run(&root),
+    }
+}

@@ -4,6 +4,9 @@
 use crate::document::{self, Document, Format, LoadError, VersionPin, Warning};
 use crate::schema;
 
+/// Loads and validates bytes as one document type, returning its warnings.
+type CheckFn = fn(&[u8], Format, &str) -> Result<Vec<Warning>, LoadError>;
+
 /// One document type, erased so a list can hold them all.
 #[derive(Clone, Copy)]
 pub struct DocumentKind {
@@ -16,7 +19,7 @@ pub struct DocumentKind {
     /// [`Document::FORMAT`].
     pub format: Format,
     schema: fn() -> serde_json::Value,
-    check: fn(&[u8], Format, &str) -> Result<Vec<Warning>, LoadError>,
+    check: CheckFn,
 }
 
 impl std::fmt::Debug for DocumentKind {

@@ -1,0 +1,69 @@
+//! `cargo xtask ci`: exactly what CI runs, in order, stopping at the first
+//! failure. `.ci/run` installs the toolchain pieces and calls this.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+pub(crate) fn run(root: &Path) -> ExitCode {
+    let steps: Vec<(&str, Command)> = vec![
+        ("format", {
+            let mut c = cargo();
+            c.args(["fmt", "--all", "--", "--check"]);
+            c
+        }),
+        ("clippy", {
+            let mut c = cargo();
+            c.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            c
+        }),
+        ("tests", {
+            let mut c = cargo();
+            c.args(["test", "--workspace", "--locked"]);
+            c
+        }),
+        ("docs", {
+            let mut c = cargo();
+            c.args(["doc", "--workspace", "--no-deps", "--locked"]);
+            c.env("RUSTDOCFLAGS", "-D warnings");
+            c
+        }),
+        ("schemas", {
+            let mut c = cargo();
+            c.args(["xtask", "schemas", "--check"]);
+            c
+        }),
+        ("governance", {
+            let mut c = cargo();
+            c.args(["xtask", "governance"]);
+            c
+        }),
+    ];
+    for (name, mut command) in steps {
+        eprintln!("==> {name}: {command:?}");
+        match command.current_dir(root).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                eprintln!("error: CI step `{name}` failed ({status})");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("error: cannot run CI step `{name}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    eprintln!("==> CI passed");
+    ExitCode::SUCCESS
+}
