@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate specs/schemas/<id>.schema.json from the document types.
+    /// Generate `specs/schemas/<id>.schema.json` from the document types.
     Schemas {
         /// Do not write; exit 1 if the committed files differ from the types.
         #[arg(long)]

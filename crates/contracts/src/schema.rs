@@ -105,7 +105,9 @@ fn describe(root: &Value, node: &Value) -> Option<String> {
         "string" if node.get("format").and_then(Value::as_str) == Some("date-time") => {
             "an RFC 3339 timestamp string"
         }
-        "string" if node.get("pattern").is_some() => "a string matching the pattern",
+        "string" if node.get("pattern").and_then(Value::as_str) == Some("^[0-9a-f]{64}$") => {
+            "a sha256 digest (64 lowercase hex characters)"
+        }
         "string" => "a string",
         "boolean" => "a boolean",
         "number" => "a number",
