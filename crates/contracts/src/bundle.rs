@@ -373,7 +373,10 @@ impl Document for ImplementationOverlay {
             );
         for (at, path) in targets {
             if let Err(e) = validate_relative_path(path) {
-                check.push(at.clone(), format!("{path:?}: {e}"));
+                check.push(
+                    at.clone(),
+                    format!("{e} (targets are relative to the bundle root)"),
+                );
             } else if RESERVED_FILE_NAMES.contains(&path) {
                 check.push(
                     at.clone(),
@@ -397,10 +400,7 @@ impl Document for ImplementationOverlay {
                 if let Err(e) = validate_relative_path(&file.source_path) {
                     check.push(
                         join(&join(list, i), "source_path"),
-                        format!(
-                            "{:?}: {e}; sources must stay inside the overlay root",
-                            file.source_path
-                        ),
+                        format!("{e} (sources are relative to the overlay root)"),
                     );
                 }
             }

@@ -515,7 +515,7 @@ impl Document for ExecutionCertificate {
             if declared != counted {
                 check.push(
                     join("/summary", field),
-                    format!("is {declared} but {counted} checks have that status"),
+                    format!("is {declared} but {} that status", checks_having(counted)),
                 );
             }
         }
@@ -534,5 +534,13 @@ impl Document for ExecutionCertificate {
             );
         }
         check.finish()
+    }
+}
+
+fn checks_having(n: u64) -> String {
+    if n == 1 {
+        "1 check has".to_owned()
+    } else {
+        format!("{n} checks have")
     }
 }

@@ -99,8 +99,19 @@ impl Serialize for Sha256Hex {
 
 impl<'de> Deserialize<'de> for Sha256Hex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        // Failing inside the visitor (not after it returned) lets format
+        // deserializers attach the position of the offending scalar.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Sha256Hex;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sha256 digest (64 lowercase hex characters)")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Sha256Hex, E> {
+                Sha256Hex::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 

@@ -92,11 +92,11 @@ fn control_character_hint(character: char) -> &'static str {
 #[non_exhaustive]
 pub enum PathError {
     /// The path is the empty string.
-    #[error("path is empty; name a file relative to the bundle root")]
+    #[error("path is empty; name a file relative to its root")]
     Empty,
     /// The path starts with `/`.
     #[error(
-        "path {} is absolute; write it relative to the bundle root, without the leading '/'",
+        "path {} is absolute; write it relative to its root, without the leading '/'",
         quoted(.path)
     )]
     Absolute {
@@ -105,7 +105,7 @@ pub enum PathError {
     },
     /// A component is `..`.
     #[error(
-        "path {} has a '..' component; paths must stay inside the bundle root",
+        "path {} has a '..' component; paths must stay inside their root",
         quoted(.path)
     )]
     ParentComponent {
@@ -808,22 +808,21 @@ mod tests {
             // Paths.
             (
                 format!("{hex}  \n"),
-                "line 1: path is empty; name a file relative to the bundle root".to_owned(),
+                "line 1: path is empty; name a file relative to its root".to_owned(),
             ),
             (
                 format!("{good}{hex}  /abs\n"),
-                "line 3: path '/abs' is absolute; write it relative to the bundle root, \
+                "line 3: path '/abs' is absolute; write it relative to its root, \
                  without the leading '/'"
                     .to_owned(),
             ),
             (
                 format!("{hex}  ../x\n"),
-                "line 1: path '../x' has a '..' component; paths must stay inside the bundle root".to_owned(),
+                "line 1: path '../x' has a '..' component; paths must stay inside their root".to_owned(),
             ),
             (
                 format!("{hex}  a/../b\n"),
-                "line 1: path 'a/../b' has a '..' component; paths must stay inside the bundle root"
-                    .to_owned(),
+                "line 1: path 'a/../b' has a '..' component; paths must stay inside their root".to_owned(),
             ),
             (
                 format!("{hex}  ./a\n"),
@@ -1039,7 +1038,7 @@ mod tests {
             ),
             (
                 vec![entry("a"), entry("x/../y")],
-                "path 'x/../y' has a '..' component; paths must stay inside the bundle root",
+                "path 'x/../y' has a '..' component; paths must stay inside their root",
             ),
         ];
         for (entries, expected) in cases {

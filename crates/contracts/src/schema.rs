@@ -61,12 +61,21 @@ fn resolve<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Value> {
     let mut node = node;
     // `$ref` chains are short; bound the walk anyway.
     for _ in 0..8 {
-        match node.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                let name = reference.strip_prefix("#/$defs/")?;
-                node = root.get("$defs")?.get(name)?;
-            }
-            None => return Some(node),
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            let name = reference.strip_prefix("#/$defs/")?;
+            node = root.get("$defs")?.get(name)?;
+            continue;
+        }
+        // `Option<Struct>` becomes `anyOf: [{$ref}, {type: null}]`: follow
+        // the one branch that is not null.
+        let branches = node.get("anyOf").and_then(Value::as_array);
+        let mut non_null = branches
+            .into_iter()
+            .flatten()
+            .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"));
+        match (non_null.next(), non_null.next()) {
+            (Some(only), None) if branches.is_some() => node = only,
+            _ => return Some(node),
         }
     }
     None

@@ -444,12 +444,30 @@ impl Document for IngestLog {
             }
         }
         check.unique("/entries", "runner_id", &self.entries, |e| &e.runner_id);
-        let expected = IngestTotals::count(&self.entries);
-        if self.totals != expected {
-            check.push(
-                "/totals",
-                format!("do not match the entries (expected {expected:?})"),
-            );
+        let counted = IngestTotals::count(&self.entries);
+        for (field, declared, counted) in [
+            ("lanes", self.totals.lanes, counted.lanes),
+            ("fresh", self.totals.fresh, counted.fresh),
+            ("stale", self.totals.stale, counted.stale),
+            ("missing", self.totals.missing, counted.missing),
+            ("blocking_fail", self.totals.blocking_fail, counted.blocking_fail),
+            (
+                "non_blocking_fail",
+                self.totals.non_blocking_fail,
+                counted.non_blocking_fail,
+            ),
+            (
+                "non_blocking_warn",
+                self.totals.non_blocking_warn,
+                counted.non_blocking_warn,
+            ),
+        ] {
+            if declared != counted {
+                check.push(
+                    join("/totals", field),
+                    format!("is {declared} but the entries count {counted}"),
+                );
+            }
         }
         check.finish()
     }
@@ -515,10 +533,10 @@ impl Document for GithubRelease {
             let at = join("/assets", i);
             check.non_empty(&at, "name", &asset.name);
             check.non_empty(&at, "browser_download_url", &asset.browser_download_url);
-            if let Some(Err(e)) = asset.sha256() {
+            if let (Some(Err(_)), Some(digest)) = (asset.sha256(), &asset.digest) {
                 check.push(
                     join(&at, "digest"),
-                    format!("expected `sha256:<64 lowercase hex>`: {e}"),
+                    format!("must be `sha256:` followed by 64 lowercase hex characters, got {digest:?}"),
                 );
             }
         }

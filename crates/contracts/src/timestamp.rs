@@ -88,6 +88,9 @@ fn looks_like_rfc3339(text: &str) -> bool {
         || !digits(14..16)
         || b[16] != b':'
         || !digits(17..19)
+        // jiff reads a leap second `:60` as `:59`; JSON Schema's date-time
+        // validators and most peers refuse it, so dcx does too.
+        || b[17] > b'5'
     {
         return false;
     }
@@ -142,8 +145,19 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        // Failing inside the visitor lets format deserializers attach the
+        // position of the offending scalar.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 
@@ -155,7 +169,8 @@ impl JsonSchema for Timestamp {
         schemars::json_schema!({
             "description": "An RFC 3339 instant. dcx writes UTC with a Z suffix and whole seconds.",
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
         })
     }
 }
@@ -192,6 +207,7 @@ mod tests {
             "2026-02-20T00:00:00+0100",
             "2026-02-30T00:00:00Z",
             "2026-02-20T25:00:00Z",
+            "2016-12-31T23:59:60Z",
             "2026-02-20T00:00:00Z[UTC]",
             "1771545600",
             "yesterday",

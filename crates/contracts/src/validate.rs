@@ -96,15 +96,21 @@ macro_rules! string_constant {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
-                if text == $value {
-                    Ok($name)
-                } else {
-                    Err(::serde::de::Error::custom(format!(
-                        "expected the constant `{}`, found `{}`",
-                        $value, text
-                    )))
+                struct Visitor;
+                impl ::serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        write!(f, "the constant `{}`", $value)
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        if text == $value {
+                            Ok($name)
+                        } else {
+                            Err(E::custom(format!("expected the constant `{}`, found `{}`", $value, text)))
+                        }
+                    }
                 }
+                deserializer.deserialize_str(Visitor)
             }
         }
 

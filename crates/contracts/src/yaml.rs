@@ -50,7 +50,11 @@ pub(crate) fn deserialize_tracked<T: DeserializeOwned>(
         let mut error = YamlError::from_library(e.inner());
         // The library also prefixes the field path ("runners[0].class: ");
         // callers report the path as a JSON Pointer instead.
-        if let Some(rest) = error.message.strip_prefix(&format!("{path}: ")) {
+        let dotted = path.to_string();
+        if let Some((head, rest)) = error.message.split_once(": ")
+            && !head.is_empty()
+            && dotted.starts_with(head)
+        {
             error.message = rest.to_owned();
         }
         (path, error)

@@ -143,7 +143,7 @@ fn bad_digest_names_its_pointer() {
             )
         )),
         format!(
-            "report.json:1:409: /artifact_refs/0/sha256: expected 64 lowercase hex characters (a sha256 digest), got \"{}\"",
+            "report.json:1:408: /artifact_refs/0/sha256: expected 64 lowercase hex characters (a sha256 digest), got \"{}\"",
             "E".repeat(64)
         )
     );
@@ -255,5 +255,16 @@ fn yaml_documents_save_as_yaml_and_reload() {
     assert_eq!(
         load::<CertificationRegistry>(&copy).unwrap().document,
         registry.document
+    );
+}
+
+#[test]
+fn yaml_format_errors_point_at_the_offending_value() {
+    let lock = "version: 1\nproject_id: demo\nupdated_at: 2026-02-20T00:00:00Z\nbundles:\n  - bundle_id: b\n    bundle_version: 1.0.0\n    install_dir: .bundles/b\n    source:\n      repo: r\n      release_tag: v1.0.0\n      asset_url: https://example.invalid/b.tar.gz\n      sha256: NOT-A-DIGEST\n";
+    let err = from_str::<dcx_contracts::bundle::ProjectBundleLock>(lock, Format::Yaml, "bundles.lock.yaml")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bundles.lock.yaml:12:15: /bundles/0/source/sha256: expected 64 lowercase hex characters (a sha256 digest), got \"NOT-A-DIGEST\""
     );
 }
