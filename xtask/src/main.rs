@@ -2,12 +2,14 @@
 //!
 //! - `schemas [--check]`: write (or check) `specs/schemas/*.schema.json` from the Rust types;
 //! - `governance`: check everything under `specs/` and write `.artifacts/governance-summary.{json,md}`;
+//! - `certify --runner <id>`: certify a lane of the registry, writing `.artifacts/runner-certification-<id>.{json,md}`;
 //! - `ci`: run exactly what CI runs.
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod certify;
 mod ci;
 mod governance;
 mod schemas;
@@ -44,6 +46,9 @@ enum Command {
     },
     /// Run what CI runs: fmt, clippy, the tests, schemas --check, governance.
     Ci,
+    /// Certify a runner lane of specs/runner_certification_registry_v1.yaml
+    /// (as `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
+    Certify(certify::CertifyArgs),
 }
 
 /// The workspace root, whatever directory cargo was started from.
@@ -68,5 +73,6 @@ fn main() -> ExitCode {
             governance::run(&root, &out_dir)
         }
         Command::Ci => ci::run(&root),
+        Command::Certify(args) => certify::run(&root, args),
     }
 }

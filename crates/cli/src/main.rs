@@ -4,6 +4,8 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod certify;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +38,14 @@ enum Command {
         #[arg(required_unless_present = "list")]
         files: Vec<PathBuf>,
     },
+    /// Certify a runner lane: run its adapter's commands and governance
+    /// checks, resolve its conformance cases, and write
+    /// `runner-certification-<runner>.{json,md}` with intent-v1 / json-c14n-v1
+    /// proofs; or `certify verify` a certificate.
+    ///
+    /// Exit 0 when the certificate passes, 1 when a check fails, 2 on usage
+    /// or configuration errors.
+    Certify(certify::CertifyArgs),
 }
 
 fn document_kind_ids() -> clap::builder::PossibleValuesParser {
@@ -63,6 +73,7 @@ fn main() -> ExitCode {
             };
             validate(kind, strict, &files)
         }
+        Command::Certify(args) => certify::run(args),
     }
 }
 

@@ -1,0 +1,211 @@
+//! `dcx certify`: certify a runner lane (`--runner <id>`), or verify a
+//! certificate (`dcx certify verify <cert.json>`). The work is done by
+//! `dcx-certification`; this module reads the clock, `PATH` and git, prints
+//! and picks the exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use dcx_certification::verify::{FindingKind, verify_file};
+use dcx_certification::{CertifySettings, certify, parse_duration, verdict_line};
+use dcx_contracts::Timestamp;
+
+/// The registry read when `--registry` is not given, relative to the
+/// working directory (a checkout of the control-plane repository).
+const DEFAULT_REGISTRY: &str = "specs/runner_certification_registry_v1.yaml";
+
+/// Exit code of a usage or configuration error.
+const USAGE: u8 = 2;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct CertifyArgs {
+    #[command(subcommand)]
+    action: Option<Action>,
+    #[command(flatten)]
+    lane: LaneArgs,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Verify a certificate: recompute `proof.payload_sha256` and
+    /// `equivalence.intent_hash`, check it against the certificate schema
+    /// and, with --registry, against the lane's intent in the registry.
+    ///
+    /// Exit 0 when it verifies (schema drift is a warning), 1 on any
+    /// mismatch, inconsistency or drift from the registry (and on schema
+    /// drift with --strict), 2 when the file or the registry cannot be read.
+    Verify {
+        /// The certificate, e.g. `.artifacts/runner-certification-rust.json`.
+        certificate: PathBuf,
+        /// Also recompute the lane's intent from this registry and report drift.
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        /// Make schema drift (what the peers' certificates have) fatal.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+#[derive(Args)]
+struct LaneArgs {
+    /// The lane to certify, e.g. `rust`.
+    #[arg(long, required = true)]
+    runner: Option<String>,
+    /// The runner certification registry.
+    #[arg(long, default_value = DEFAULT_REGISTRY)]
+    registry: PathBuf,
+    /// The adapter to run instead of the lane's `entrypoints.public_adapter`
+    /// (a path if it contains `/`, else looked up on PATH).
+    #[arg(long, value_name = "CMD")]
+    adapter: Option<String>,
+    /// Where case refs (`/specs/…#ID`) are resolved.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    spec_root: PathBuf,
+    /// Where the certificate, its Markdown and the evidence logs go.
+    #[arg(long, value_name = "DIR", default_value = ".artifacts")]
+    out_dir: PathBuf,
+    /// The commit certified; default: `git rev-parse HEAD` here.
+    #[arg(long, value_name = "SHA")]
+    commit_sha: Option<String>,
+    /// The certificate's `certified_at` (RFC 3339); default: the clock.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+    /// How long one adapter invocation may run (`300s`, `5m`, `1500ms`).
+    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_timeout)]
+    timeout: Duration,
+}
+
+fn parse_now(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+pub(crate) fn run(args: CertifyArgs) -> ExitCode {
+    match args.action {
+        Some(Action::Verify {
+            certificate,
+            registry,
+            strict,
+        }) => run_verify(&certificate, registry.as_deref(), strict),
+        None => run_certify(args.lane),
+    }
+}
+
+fn run_certify(args: LaneArgs) -> ExitCode {
+    // clap enforces --runner when no subcommand is given.
+    let Some(runner_id) = args.runner else {
+        eprintln!("error: --runner is required");
+        return ExitCode::from(USAGE);
+    };
+    let commit_sha = match args.commit_sha {
+        Some(sha) => sha,
+        None => match head_commit(Path::new(".")) {
+            Ok(sha) => sha,
+            Err(why) => {
+                eprintln!("error: cannot tell which commit to certify ({why}); pass --commit-sha");
+                return ExitCode::from(USAGE);
+            }
+        },
+    };
+    let settings = CertifySettings {
+        runner_id,
+        registry: args.registry,
+        adapter: args.adapter,
+        search_path: std::env::var_os("PATH"),
+        spec_root: args.spec_root,
+        out_dir: args.out_dir,
+        commit_sha,
+        now: args
+            .now
+            .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now())),
+        timeout: args.timeout,
+    };
+    match certify(&settings) {
+        Ok(certification) => {
+            for warning in &certification.registry_warnings {
+                eprintln!("warning: {}: {warning}", settings.registry.display());
+            }
+            for check in certification.failures() {
+                let evidence = check
+                    .evidence_ref
+                    .as_deref()
+                    .map(|r| format!(" (evidence: {r})"))
+                    .unwrap_or_default();
+                eprintln!("fail: {}: {}{evidence}", check.id, check.detail);
+            }
+            println!("wrote {}", certification.json_path.display());
+            println!("wrote {}", certification.md_path.display());
+            println!("{}", verdict_line(&certification.certificate));
+            if certification.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+/// `git rev-parse HEAD` in `dir`.
+fn head_commit(dir: &Path) -> Result<String, String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("`git rev-parse HEAD` failed: {}", stderr.trim()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool) -> ExitCode {
+    let verification = match verify_file(certificate, registry) {
+        Ok(verification) => verification,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    if let Some(hash) = verification.payload_sha256
+        && !verification.has(FindingKind::PayloadHashMismatch)
+    {
+        println!("ok: proof.payload_sha256 {hash} recomputes");
+    }
+    if let Some(hash) = verification.intent_hash
+        && !verification.has(FindingKind::IntentHashMismatch)
+    {
+        println!("ok: equivalence.intent_hash {hash} recomputes");
+    }
+    let mut problems = 0usize;
+    let mut warnings = 0usize;
+    for finding in &verification.findings {
+        if finding.kind.is_fatal(strict) {
+            problems += 1;
+            eprintln!("error: {finding}");
+        } else {
+            warnings += 1;
+            eprintln!("warning: {finding}");
+        }
+    }
+    let shown = certificate.display();
+    if problems > 0 {
+        eprintln!("FAIL: {shown}: {problems} problem(s)");
+        return ExitCode::FAILURE;
+    }
+    match warnings {
+        0 => println!("verified: {shown}"),
+        n => println!("verified: {shown} ({n} schema drift warning(s); --strict makes them fatal)"),
+    }
+    ExitCode::SUCCESS
+}
