@@ -3,12 +3,14 @@
 //! - `schemas [--check]`: write (or check) `specs/schemas/*.schema.json` from the Rust types;
 //! - `governance`: check everything under `specs/` and write `.artifacts/governance-summary.{json,md}`;
 //! - `certify --runner <id>`: certify a lane of the registry, writing `.artifacts/runner-certification-<id>.{json,md}`;
+//! - `bench runner`: `runner help`/`info` against `/bin/true`, side by side (docs/PERFORMANCE.md);
 //! - `ci`: run exactly what CI runs.
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod certify;
 mod ci;
 mod governance;
@@ -49,6 +51,9 @@ enum Command {
     /// Certify a runner lane of specs/runner_certification_registry_v1.yaml
     /// (as `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
     Certify(certify::CertifyArgs),
+    /// Benchmark a binary against a baseline, side by side (`runner`: `runner
+    /// help` and `runner info` against `/bin/true`, target within 3x).
+    Bench(bench::BenchArgs),
 }
 
 /// The workspace root, whatever directory cargo was started from.
@@ -74,5 +79,6 @@ fn main() -> ExitCode {
         }
         Command::Ci => ci::run(&root),
         Command::Certify(args) => certify::run(&root, args),
+        Command::Bench(args) => bench::run(&root, &args),
     }
 }

@@ -92,6 +92,8 @@ pub const ALL: &[DocumentKind] = &[
     DocumentKind::of::<crate::bundle::ProjectBundleLock>(),
     DocumentKind::of::<crate::run_artifacts::Products>(),
     DocumentKind::of::<crate::run_artifacts::LastRun>(),
+    DocumentKind::of::<crate::runner_platform::RunnerInfo>(),
+    DocumentKind::of::<crate::runner_platform::RunnerVersion>(),
 ];
 
 /// The kind with `id`.

@@ -37,6 +37,7 @@ pub mod intent;
 pub mod manifest;
 pub mod pointer;
 pub mod run_artifacts;
+pub mod runner_platform;
 pub mod schema;
 pub mod status;
 pub mod timestamp;
