@@ -7,6 +7,7 @@
 //! baseline are what is compared. Results go to stdout (record them in
 //! docs/PERFORMANCE.md); the exit status is 1 when a target is missed.
 
+mod bundle;
 mod runner;
 
 use std::path::Path;
@@ -19,6 +20,21 @@ pub(crate) enum Target {
     /// `runner help` and `runner info` against `/bin/true`
     /// (target: within 3x).
     Runner,
+    /// `dcx status ingest`: 1,000 lanes over a loopback server adding 50 ms
+    /// per request (target: within 1.25x of the ideal), and 10,000 lanes
+    /// from local files (targets: under 1 s, under 100 MiB). Fixed rounds;
+    /// `--iterations` does not apply.
+    Ingest,
+    /// `dcx bundle build` of a 20,000-file, 200 MiB base with 2,000 overlay
+    /// operations against the same build with GNU tools (targets: at most
+    /// 0.5x the GNU wall time, under 100 MiB, deterministic). Three rounds;
+    /// `--iterations` does not apply.
+    Bundle,
+    /// The run-artifact commands over 1,000 products x 100 runs: `dash
+    /// render` (target under 0.5 s), `runs gc --dry-run` (under 1 s), and
+    /// `runs record`'s overhead over the bare command (under 20 ms). Fixed
+    /// rounds; `--iterations` does not apply.
+    Runs,
 }
 
 /// `cargo xtask bench` arguments.
@@ -34,6 +50,9 @@ pub(crate) struct BenchArgs {
 pub(crate) fn run(root: &Path, args: &BenchArgs) -> ExitCode {
     let result = match args.target {
         Target::Runner => runner::run(root, args.iterations),
+        Target::Ingest => crate::bench_ingest::run(root),
+        Target::Runs => crate::bench_runs::run(root),
+        Target::Bundle => bundle::run(root, 3),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

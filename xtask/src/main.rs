@@ -4,6 +4,11 @@
 //! - `governance`: check everything under `specs/` and write `.artifacts/governance-summary.{json,md}`;
 //! - `certify --runner <id>`: certify a lane of the registry, writing `.artifacts/runner-certification-<id>.{json,md}`;
 //! - `bench runner`: `runner help`/`info` against `/bin/true`, side by side (docs/PERFORMANCE.md);
+//! - `ingest` / `check-freshness`: the status exchange's main job and merge gate (`dcx status …`);
+//! - `bench ingest`: the status ingest over a slow loopback server and over 10,000 local lanes;
+//! - `bundle example` / `bundle <verb>`: the committed overlay example end to end; `dcx bundle <verb>`;
+//! - `bench bundle`: an overlay build + package of 20,000 files against GNU tools, side by side;
+//! - `bench runs`: `dash render` and `runs gc --dry-run` over 1,000 products x 100 runs, `runs record`'s overhead;
 //! - `ci`: run exactly what CI runs.
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
@@ -11,9 +16,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_ingest;
+mod bench_runs;
+mod bundle;
 mod certify;
 mod ci;
 mod governance;
+mod ingest;
 mod schemas;
 
 use std::path::{Path, PathBuf};
@@ -48,12 +57,25 @@ enum Command {
     },
     /// Run what CI runs: fmt, clippy, the tests, schemas --check, governance.
     Ci,
-    /// Certify a runner lane of specs/runner_certification_registry_v1.yaml
-    /// (as `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
-    Certify(certify::CertifyArgs),
     /// Benchmark a binary against a baseline, side by side (`runner`: `runner
     /// help` and `runner info` against `/bin/true`, target within 3x).
     Bench(bench::BenchArgs),
+    /// Implementation bundles: `example` builds, packages and checks the
+    /// committed overlay example into .artifacts/bundle-example; any other
+    /// verb runs `dcx bundle <verb> …`.
+    Bundle(bundle::BundleArgs),
+    /// Certify a runner lane of specs/runner_certification_registry_v1.yaml
+    /// (as `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
+    Certify(certify::CertifyArgs),
+    /// Ingest runner status reports into .artifacts/runner-status-matrix.{json,md}
+    /// and runner-status-ingest-log.json (as `dcx status ingest`). Without
+    /// arguments: the example lanes under specs/examples/, offline; pass
+    /// `--registry specs/runner_certification_registry_v1.yaml` for the real
+    /// lanes. Any `dcx status ingest` flag is accepted (`--help` lists them).
+    Ingest(ingest::PassThrough),
+    /// The freshness merge gate over .artifacts/runner-status-matrix.json (as
+    /// `dcx status check-freshness`): exit 1 on a breach.
+    CheckFreshness(ingest::PassThrough),
 }
 
 /// The workspace root, whatever directory cargo was started from.
@@ -78,7 +100,10 @@ fn main() -> ExitCode {
             governance::run(&root, &out_dir)
         }
         Command::Ci => ci::run(&root),
-        Command::Certify(args) => certify::run(&root, args),
         Command::Bench(args) => bench::run(&root, &args),
+        Command::Bundle(args) => bundle::run(&root, &args),
+        Command::Certify(args) => certify::run(&root, args),
+        Command::Ingest(args) => ingest::ingest(&root, &args),
+        Command::CheckFreshness(args) => ingest::check_freshness(&root, &args),
     }
 }

@@ -1,6 +1,70 @@
-//! Implementation spec bundles (seed 003): overlay builds on a canonical
-//! base bundle, deterministic packaging, package checks, project bundle locks.
+//! Implementation spec bundles (seed 003): overlay builds on a pinned base
+//! bundle, reproducible packages, deep package checks, and the project
+//! locks that install bundles.
 //!
-//! Not implemented yet; see the bundles issue. The documents and the
-//! `resolved_files.sha256` manifest already live in [`dcx_contracts::bundle`]
-//! and [`dcx_contracts::manifest`].
+//! | operation | entry point |
+//! |---|---|
+//! | `build-impl`: fetch, verify, unpack the base; apply the overlay; write the locks | [`build::build_impl`] |
+//! | `package-impl`: reproducible `.tar.gz`, `.sha256` sidecar, in-toto statement | [`package::package_impl`] |
+//! | `package-check`: checksum, then every member, the locks and the statement | [`check::package_check`] |
+//! | `install` / `install-check` of `bundles.lock.yaml` | [`install::install`], [`install::install_check`] |
+//!
+//! The pieces they share: [`fetch`] (https, `file://`, relative paths;
+//! hashed while streaming, capped), [`archive`] (safe unpacking,
+//! reproducible packing), [`gzip`] (deterministic parallel gzip),
+//! [`overlay`] (operations in DESIGN.md order), [`verify`] (manifest, lock
+//! integrity), [`hashes`] (what `overlay_sha256` covers), [`lock`],
+//! [`intoto`] (the statement beside a package) and [`staging`] (work beside
+//! the destination, publish by rename). `docs/BUNDLES.md` is the guide,
+//! `specs/BUNDLE_HASHES.md` the exact hashes and package bytes.
+//!
+//! Like every dcx library this crate never prints, exits, reads the clock or
+//! the environment: `now`, `SOURCE_DATE_EPOCH`, limits and thread counts
+//! are arguments, progress goes through [`progress::Progress`], and every
+//! failure is a typed error whose message names the file, entry or path.
+
+pub mod archive;
+pub mod build;
+pub mod check;
+pub mod fetch;
+pub mod gzip;
+pub mod hashes;
+pub mod install;
+pub mod intoto;
+pub mod lock;
+pub mod overlay;
+pub mod package;
+pub mod progress;
+pub mod staging;
+pub mod verify;
+
+use std::time::Duration;
+
+/// Bounds on what a package may cost to fetch and unpack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest package accepted, in compressed bytes.
+    pub max_package_bytes: u64,
+    /// The largest total size of the unpacked files.
+    pub max_unpacked_bytes: u64,
+    /// The most archive entries, directories included.
+    pub max_entries: u64,
+    /// How long connecting to a server may take.
+    pub connect_timeout: Duration,
+    /// How long a whole download may take.
+    pub download_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 1 GiB packages, 4 GiB unpacked, 200,000 entries: two orders of
+    /// magnitude above today's largest bundles, far below a full disk.
+    fn default() -> Self {
+        Self {
+            max_package_bytes: 1 << 30,
+            max_unpacked_bytes: 4 << 30,
+            max_entries: 200_000,
+            connect_timeout: Duration::from_secs(30),
+            download_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}

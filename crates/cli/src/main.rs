@@ -4,7 +4,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bundle;
 mod certify;
+mod run_artifacts;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +49,23 @@ enum Command {
     /// Exit 0 when the certificate passes, 1 when a check fails, 2 on usage
     /// or configuration errors.
     Certify(certify::CertifyArgs),
+    /// Implementation spec bundles: `build-impl`, `package-impl`, `build`,
+    /// `package-check`, and project locks (`install`, `install-check`).
+    ///
+    /// Exit 0 on success, 1 on a checksum or verification mismatch, 2 on
+    /// usage or configuration errors.
+    Bundle(bundle::BundleArgs),
+    /// The runner status exchange: `ingest` release reports into the
+    /// matrix, `check-freshness` (the merge gate), `report` (for a runner's
+    /// release job).
+    Status(status::StatusArgs),
+    /// The fleet registry (products.json): `register` a product, `list`.
+    Fleet(run_artifacts::fleet::FleetArgs),
+    /// Product runs: `record` a test run under its budget and kill switch,
+    /// `kill-switch`, `gc` old runs, `validate` the artifacts.
+    Runs(run_artifacts::runs::RunsArgs),
+    /// The Dash dashboard: `render` the page, `serve` it with its evidence.
+    Dash(run_artifacts::dash::DashArgs),
 }
 
 fn document_kind_ids() -> clap::builder::PossibleValuesParser {
@@ -74,6 +94,11 @@ fn main() -> ExitCode {
             validate(kind, strict, &files)
         }
         Command::Certify(args) => certify::run(args),
+        Command::Bundle(args) => bundle::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Fleet(args) => run_artifacts::fleet::run(args),
+        Command::Runs(args) => run_artifacts::runs::run(args),
+        Command::Dash(args) => run_artifacts::dash::run(args),
     }
 }
 

@@ -420,7 +420,7 @@ pub struct BuildLock {
     pub runner_id: BundleRunner,
     /// sha256 of the base package bytes.
     pub base_package_sha256: Sha256Hex,
-    /// sha256 of the overlay document and its sources (see `specs/`).
+    /// sha256 of the overlay document and its sources (`specs/BUNDLE_HASHES.md`).
     pub overlay_sha256: Sha256Hex,
     /// sha256 of the output package; absent until `package-impl` ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,6 +432,22 @@ pub struct BuildLock {
     /// The tool and version that built it, e.g. `dcx 0.1.0`.
     #[schemars(length(min = 1))]
     pub tooling_version: String,
+    /// The bundle the build produced (a dcx addition; upstream locks omit it).
+    /// `package-impl` names the package from it, so a built tree alone is
+    /// enough to package it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bundle: Option<BundleRef>,
+}
+
+/// A bundle named by id and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BundleRef {
+    /// Its id.
+    #[schemars(length(min = 1))]
+    pub bundle_id: String,
+    /// Its version.
+    #[schemars(length(min = 1))]
+    pub bundle_version: String,
 }
 
 impl Document for BuildLock {
@@ -447,6 +463,10 @@ impl Document for BuildLock {
         let mut check = Checker::new();
         check.constant("", "version", self.version, 1);
         check.non_empty("", "tooling_version", &self.tooling_version);
+        if let Some(output) = &self.output_bundle {
+            check.non_empty("/output_bundle", "bundle_id", &output.bundle_id);
+            check.non_empty("/output_bundle", "bundle_version", &output.bundle_version);
+        }
         check.finish()
     }
 }

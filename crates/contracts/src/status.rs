@@ -236,6 +236,11 @@ pub struct MatrixRow {
     pub freshness_state: FreshnessState,
     /// The policy verdict.
     pub policy_effect: PolicyEffect,
+    /// The freshness SLO the row was judged by, in hours: the lane's
+    /// `freshness_slo_hours`, else ingest's `--max-age-hours`. Recorded so
+    /// the freshness gate can judge the row again later without the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness_slo_hours: Option<u64>,
     /// Where the report came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_source: Option<StatusSource>,
@@ -348,6 +353,10 @@ pub struct IngestLog {
     pub max_age_hours: u64,
     /// Active compatibility lanes that are stale or missing.
     pub compatibility_stale_or_missing_count: u64,
+    /// Why no lane was ingested: the registry or the schema catalog could
+    /// not be loaded (the entries are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     /// One entry per registry lane, in registry order.
     pub entries: Vec<IngestLogEntry>,
     /// Counts over all entries.
@@ -444,6 +453,12 @@ impl Document for IngestLog {
             }
         }
         check.unique("/entries", "runner_id", &self.entries, |e| &e.runner_id);
+        if self.config_error.is_some() && !self.entries.is_empty() {
+            check.push(
+                "/config_error",
+                "is set, so no lane was ingested, but entries lists lanes",
+            );
+        }
         let counted = IngestTotals::count(&self.entries);
         for (field, declared, counted) in [
             ("lanes", self.totals.lanes, counted.lanes),

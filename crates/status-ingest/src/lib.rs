@@ -1,6 +1,33 @@
-//! Runner status exchange (seeds 000 and 001): the report producer, the
-//! registry-driven ingest that turns runner release assets into the
-//! compatibility matrix, and the freshness merge gate.
+//! The runner status exchange (seeds 000 and 001).
 //!
-//! Not implemented yet; see the status exchange issue. The documents it reads
-//! and writes already live in [`dcx_contracts::status`].
+//! - **Producer** ([`producer`]): what a runner's release job runs to publish
+//!   `runner-status-report-v1.json` (`dcx status report`).
+//! - **Ingest** ([`ingest`](mod@ingest)): every registry lane's release metadata and
+//!   report, fetched concurrently over HTTP ([`source`], [`retry`], [`cache`])
+//!   or from local files, validated against the contracts and the schema
+//!   catalog's pin, judged by the freshness [`policy`], and turned into the
+//!   matrix, the ingest log and the Markdown matrix ([`render`], [`triage`])
+//!   (`dcx status ingest`, `cargo xtask ingest`).
+//! - **Gate** ([`gate`]): the merge gate over the matrix artifact
+//!   (`dcx status check-freshness`, `cargo xtask check-freshness`).
+//!
+//! Like every dcx library it never prints, exits, reads the clock or the
+//! environment: `now`, the token and every setting are arguments, results
+//! and errors are typed, and progress goes to a [`ingest::Progress`] the
+//! caller supplies.
+
+pub mod cache;
+pub mod gate;
+pub mod ingest;
+pub mod policy;
+pub mod producer;
+pub mod render;
+pub mod retry;
+pub mod source;
+pub mod triage;
+
+pub use ingest::{
+    ArtifactPaths, IngestInputs, IngestOutcome, IngestSettings, Progress, Silent, ingest, ingest_blocking,
+    write_artifacts,
+};
+pub use source::{FetchSettings, Token};

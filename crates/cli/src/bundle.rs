@@ -1,0 +1,539 @@
+//! `dcx bundle …`: implementation spec bundles (seed 003) over
+//! `dcx-bundle-overlay`.
+//!
+//! This module reads the clock and the environment (`SOURCE_DATE_EPOCH`),
+//! draws progress bars when stderr is a terminal, prints, and maps errors
+//! to exit codes: 0 success, 1 a negative verdict (checksum or verification
+//! mismatch, unsafe package, download failure), 2 usage or configuration
+//! (bad overlay or lock, unusable `--out`).
+
+use std::io::IsTerminal;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use dcx_bundle_overlay::Limits;
+use dcx_bundle_overlay::build::{BuildOutcome, BuildRequest, build_impl};
+use dcx_bundle_overlay::check::{CheckRequest, Expected, StatementCheck, package_check};
+use dcx_bundle_overlay::install::{InstallRequest, install, install_check};
+use dcx_bundle_overlay::package::{PackageOutcome, PackageRequest, package_impl};
+use dcx_bundle_overlay::progress::{NoProgress, Progress, Stage};
+use dcx_contracts::bundle::{BundleRunner, LockSource, ProjectBundleLock};
+use dcx_contracts::{Sha256Hex, Timestamp, load};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Exit code of a negative verdict.
+const NEGATIVE: u8 = 1;
+/// Exit code of a usage or configuration error.
+const USAGE: u8 = 2;
+
+/// `dcx bundle` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct BundleArgs {
+    #[command(subcommand)]
+    command: BundleCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// Build an implementation bundle tree: fetch and verify the base
+    /// package, apply the overlay, write resolved_files.sha256 and the locks.
+    BuildImpl(BuildImplArgs),
+    /// Package a built tree: the reproducible .tar.gz, its .sha256 sidecar
+    /// and an in-toto statement; fills result_package_sha256 in the tree's
+    /// build lock.
+    PackageImpl(PackageImplArgs),
+    /// build-impl, then package-impl, in one go.
+    Build(BuildArgs),
+    /// Check a package: its checksum, then every member against
+    /// resolved_files.sha256, the lock integrity and the in-toto statement.
+    PackageCheck(PackageCheckArgs),
+    /// Install every bundle of a project lock (bundles.lock.yaml): download,
+    /// verify, unpack and deep-verify, then move into place.
+    Install(InstallArgs),
+    /// Check that every bundle of a project lock is installed and intact.
+    InstallCheck(InstallCheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct OverlayArgs {
+    /// The implementation_bundle_overlay_v1 document.
+    #[arg(long, value_name = "FILE")]
+    overlay: PathBuf,
+    /// Where the overlay's source_paths are resolved [default: the
+    /// overlay's directory].
+    #[arg(long, value_name = "DIR")]
+    overlay_root: Option<PathBuf>,
+    /// The lock's source.repo: the repository holding the overlay.
+    #[arg(long, default_value = "unknown")]
+    source_repo: String,
+    /// The lock's source.ref.
+    #[arg(long, default_value = "HEAD")]
+    source_ref: String,
+    /// The lock's source.commit.
+    #[arg(long, default_value = "unknown")]
+    source_commit: String,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+struct TimeArgs {
+    /// The time written into the build lock and the in-toto statement
+    /// [default: SOURCE_DATE_EPOCH when set, else the clock].
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+}
+
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// The largest package accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_package_bytes)]
+    max_download_bytes: u64,
+    /// The largest total unpacked size, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_unpacked_bytes)]
+    max_unpacked_bytes: u64,
+    /// The most archive entries.
+    #[arg(long, value_name = "COUNT", default_value_t = Limits::default().max_entries)]
+    max_entries: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_package_bytes: self.max_download_bytes,
+            max_unpacked_bytes: self.max_unpacked_bytes,
+            max_entries: self.max_entries,
+            ..Limits::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct BuildImplArgs {
+    #[command(flatten)]
+    overlay: OverlayArgs,
+    /// The output tree (replaced only if absent, empty or a bundle tree).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    time: TimeArgs,
+}
+
+#[derive(Debug, Args)]
+struct PackArgs {
+    /// Compression threads [default: the available cores]; the package
+    /// bytes do not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+struct PackageImplArgs {
+    /// A tree written by build-impl.
+    #[arg(long, value_name = "DIR")]
+    tree: PathBuf,
+    /// Where the .tar.gz, .sha256 and .intoto.json go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    time: TimeArgs,
+    #[command(flatten)]
+    pack: PackArgs,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    overlay: OverlayArgs,
+    /// Where the package assets go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Where the built tree goes [default: OUT/tree].
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    #[command(flatten)]
+    time: TimeArgs,
+    #[command(flatten)]
+    pack: PackArgs,
+}
+
+#[derive(Debug, Args)]
+struct PackageCheckArgs {
+    /// The .tar.gz to check.
+    #[arg(long, value_name = "FILE")]
+    package: PathBuf,
+    /// The expected sha256, or a checksum file [default: PACKAGE.sha256].
+    #[arg(long, value_name = "DIGEST|FILE")]
+    sha256: Option<String>,
+    /// The in-toto statement [default: PACKAGE.intoto.json, if present].
+    #[arg(long, value_name = "FILE")]
+    statement: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+struct InstallArgs {
+    /// The project lock.
+    #[arg(
+        long,
+        alias = "project-lock",
+        value_name = "FILE",
+        default_value = "bundles.lock.yaml"
+    )]
+    lock: PathBuf,
+    /// The directory install_dirs are relative to [default: the lock's
+    /// directory].
+    #[arg(long, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+struct InstallCheckArgs {
+    /// The project lock.
+    #[arg(
+        long,
+        alias = "project-lock",
+        value_name = "FILE",
+        default_value = "bundles.lock.yaml"
+    )]
+    lock: PathBuf,
+    /// The directory install_dirs are relative to [default: the lock's
+    /// directory].
+    #[arg(long, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: BundleArgs) -> ExitCode {
+    let outcome = match args.command {
+        BundleCommand::BuildImpl(args) => run_build_impl(&args),
+        BundleCommand::PackageImpl(args) => run_package_impl(&args),
+        BundleCommand::Build(args) => run_build(&args),
+        BundleCommand::PackageCheck(args) => run_package_check(&args),
+        BundleCommand::Install(args) => run_install(&args),
+        BundleCommand::InstallCheck(args) => run_install_check(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { message, code }) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// An error message and the exit code it earns.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn new(error: &dyn std::fmt::Display, configuration: bool) -> Self {
+        Self {
+            message: error.to_string(),
+            code: if configuration { USAGE } else { NEGATIVE },
+        }
+    }
+
+    fn usage(message: String) -> Self {
+        Self { message, code: USAGE }
+    }
+}
+
+fn run_build_impl(args: &BuildImplArgs) -> Result<(), Failure> {
+    let now = now(&args.time)?;
+    let outcome = build(&args.overlay, &args.out, now)?;
+    print_build(&outcome);
+    Ok(())
+}
+
+fn run_package_impl(args: &PackageImplArgs) -> Result<(), Failure> {
+    let now = now(&args.time)?;
+    let outcome = package(&args.tree, &args.out, now, &args.pack)?;
+    print_package(&outcome);
+    Ok(())
+}
+
+fn run_build(args: &BuildArgs) -> Result<(), Failure> {
+    let now = now(&args.time)?;
+    let tree = args.tree.clone().unwrap_or_else(|| args.out.join("tree"));
+    let built = build(&args.overlay, &tree, now)?;
+    print_build(&built);
+    let packaged = package(&tree, &args.out, now, &args.pack)?;
+    print_package(&packaged);
+    Ok(())
+}
+
+fn build(args: &OverlayArgs, out: &Path, now: Timestamp) -> Result<BuildOutcome, Failure> {
+    let tooling_version = tooling_version();
+    let request = BuildRequest {
+        overlay: &args.overlay,
+        overlay_root: args.overlay_root.as_deref(),
+        out,
+        source: LockSource {
+            repo: args.source_repo.clone(),
+            r#ref: args.source_ref.clone(),
+            commit: args.source_commit.clone(),
+        },
+        now,
+        tooling_version: &tooling_version,
+        limits: args.limits.limits(),
+    };
+    let outcome = with_progress(|progress| build_impl(&request, progress))
+        .map_err(|error| Failure::new(&error, error.is_configuration()))?;
+    for warning in &outcome.warnings {
+        eprintln!("warning: {}: {warning}", args.overlay.display());
+    }
+    Ok(outcome)
+}
+
+fn package(tree: &Path, out: &Path, now: Timestamp, pack: &PackArgs) -> Result<PackageOutcome, Failure> {
+    let request = PackageRequest {
+        tree,
+        out,
+        now,
+        source_date_epoch: source_date_epoch()?,
+        threads: pack
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)),
+    };
+    with_progress(|progress| package_impl(&request, progress))
+        .map_err(|error| Failure::new(&error, error.is_configuration()))
+}
+
+fn print_build(outcome: &BuildOutcome) {
+    println!(
+        "built {} {} ({}) in {}",
+        outcome.bundle.bundle_id,
+        outcome.bundle.bundle_version,
+        runner_name(outcome.runner),
+        outcome.out.display()
+    );
+    println!("  base_package_sha256    {}", outcome.base_package_sha256);
+    println!(
+        "  overlay_sha256         {}  ({} added, {} replaced, {} deleted)",
+        outcome.overlay_sha256, outcome.added, outcome.replaced, outcome.deleted
+    );
+    println!(
+        "  resolved_files_sha256  {}  ({} files)",
+        outcome.resolved_files_sha256, outcome.file_count
+    );
+}
+
+fn print_package(outcome: &PackageOutcome) {
+    println!("packaged {} ({} bytes)", outcome.package.display(), outcome.size);
+    println!("  sha256     {}", outcome.sha256);
+    println!("  sidecar    {}", outcome.sidecar.display());
+    println!("  statement  {}", outcome.statement.display());
+    println!(
+        "  updated    {} (result_package_sha256)",
+        outcome.build_lock.display()
+    );
+}
+
+fn run_package_check(args: &PackageCheckArgs) -> Result<(), Failure> {
+    let expected = match &args.sha256 {
+        Some(text) => match Sha256Hex::parse(text) {
+            Ok(digest) => Expected::Digest(digest),
+            Err(_) => Expected::Sidecar(PathBuf::from(text)),
+        },
+        None => Expected::Sidecar(PathBuf::from(format!("{}.sha256", args.package.display()))),
+    };
+    let request = CheckRequest {
+        package: &args.package,
+        expected,
+        statement: args.statement.as_deref(),
+        limits: args.limits.limits(),
+    };
+    let report = with_progress(|progress| package_check(&request, progress))
+        .map_err(|error| Failure::new(&error, error.is_configuration()))?;
+    println!("OK: package checksum verified for {}", report.package.display());
+    println!(
+        "OK: {} files of {} ({}) match resolved_files.sha256; lock integrity recomputed{}",
+        report.files,
+        report.bundle_id,
+        runner_name(report.runner),
+        if report.implementation.is_some() {
+            "; build lock consistent"
+        } else {
+            ""
+        }
+    );
+    match &report.statement {
+        StatementCheck::Verified(path) => {
+            println!("OK: in-toto statement {} names the package", path.display())
+        }
+        StatementCheck::Absent(path) => println!("note: no in-toto statement at {}", path.display()),
+    }
+    Ok(())
+}
+
+fn load_lock(path: &Path) -> Result<ProjectBundleLock, Failure> {
+    let loaded = load::<ProjectBundleLock>(path).map_err(|error| Failure::usage(error.to_string()))?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
+    Ok(loaded.document)
+}
+
+fn workspace_of(lock: &Path, workspace: Option<&Path>) -> PathBuf {
+    match workspace {
+        Some(dir) => dir.to_path_buf(),
+        None => match lock.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    }
+}
+
+fn run_install(args: &InstallArgs) -> Result<(), Failure> {
+    let lock = load_lock(&args.lock)?;
+    let workspace = workspace_of(&args.lock, args.workspace.as_deref());
+    let request = InstallRequest {
+        lock: &lock,
+        lock_path: &args.lock,
+        workspace: &workspace,
+        limits: args.limits.limits(),
+    };
+    let installed = with_progress(|progress| install(&request, progress))
+        .map_err(|error| Failure::new(&error, error.is_configuration()))?;
+    for bundle in installed {
+        println!(
+            "installed {} into {} ({} files{})",
+            bundle.name,
+            bundle.dir.display(),
+            bundle.files,
+            if bundle.implementation {
+                ", implementation bundle"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+fn run_install_check(args: &InstallCheckArgs) -> Result<(), Failure> {
+    let lock = load_lock(&args.lock)?;
+    let workspace = workspace_of(&args.lock, args.workspace.as_deref());
+    let checked = install_check(&lock, &args.lock, &workspace).map_err(|error| {
+        let configuration = matches!(error, dcx_bundle_overlay::install::InstallCheckError::Plan(_));
+        Failure::new(&error, configuration)
+    })?;
+    for bundle in checked {
+        println!(
+            "ok: {} in {} ({} files)",
+            bundle.name,
+            bundle.dir.display(),
+            bundle.files
+        );
+    }
+    Ok(())
+}
+
+/// The runner as documents spell it.
+fn runner_name(runner: BundleRunner) -> &'static str {
+    match runner {
+        BundleRunner::Rust => "rust",
+        BundleRunner::Python => "python",
+        BundleRunner::Php => "php",
+    }
+}
+
+fn tooling_version() -> String {
+    format!("dcx {}", env!("CARGO_PKG_VERSION"))
+}
+
+fn parse_now(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible-builds.org): unset or empty is `None`;
+/// anything but a non-negative integer is a usage error.
+fn source_date_epoch() -> Result<Option<u64>, Failure> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) if !text.is_empty() => text.parse::<u64>().map(Some).map_err(|_| {
+            Failure::usage(format!(
+                "SOURCE_DATE_EPOCH must be a non-negative integer (seconds since 1970-01-01), got {text:?}"
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// `--now`, else `SOURCE_DATE_EPOCH`, else the clock.
+fn now(args: &TimeArgs) -> Result<Timestamp, Failure> {
+    if let Some(now) = args.now {
+        return Ok(now);
+    }
+    match source_date_epoch()? {
+        Some(seconds) => i64::try_from(seconds)
+            .ok()
+            .and_then(Timestamp::from_unix_seconds)
+            .ok_or_else(|| Failure::usage(format!("SOURCE_DATE_EPOCH {seconds} is out of range"))),
+        None => Ok(Timestamp::from_jiff(jiff::Timestamp::now())),
+    }
+}
+
+/// Runs `work` with progress bars on a terminal, silently otherwise.
+fn with_progress<T>(work: impl FnOnce(&dyn Progress) -> T) -> T {
+    if std::io::stderr().is_terminal() {
+        work(&Bars::default())
+    } else {
+        work(&NoProgress)
+    }
+}
+
+/// One indicatif bar per stage, replaced as stages follow each other.
+#[derive(Default)]
+struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: Stage, total: Option<u64>) {
+        let bar = match total {
+            Some(total) => ProgressBar::new(total),
+            None => ProgressBar::new_spinner(),
+        };
+        let template = if total.is_some() {
+            "{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}"
+        } else {
+            "{prefix:>8} {spinner} {bytes} {bytes_per_sec}"
+        };
+        let style = ProgressStyle::with_template(template)
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(stage.label());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut current) = self.current.lock()
+            && let Some(previous) = current.replace(bar)
+        {
+            previous.finish_and_clear();
+        }
+    }
+
+    fn advance(&self, _: Stage, bytes: u64) {
+        if let Ok(current) = self.current.lock()
+            && let Some(bar) = current.as_ref()
+        {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self, _: Stage) {
+        if let Ok(mut current) = self.current.lock()
+            && let Some(bar) = current.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}

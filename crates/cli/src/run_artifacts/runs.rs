@@ -1,0 +1,356 @@
+//! `dcx runs record | kill-switch | gc | validate`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use dcx_contracts::Timestamp;
+use dcx_contracts::run_artifacts::{KillSwitch, RunStatus};
+use dcx_run_artifacts::artifact::Severity;
+use dcx_run_artifacts::gc::{self, DEFAULT_KEEP, GcOptions, Protection};
+use dcx_run_artifacts::record::{self, RecordError, RecordRequest};
+use dcx_run_artifacts::validate::validate;
+use dcx_run_artifacts::{CancelFlag, DashDir, ProductId};
+
+use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
+
+/// Exit code of `runs record` when the kill switch refused the run.
+const KILL_SWITCH: u8 = 3;
+/// Exit code of a cancelled run: 128 + SIGINT, as a shell reports it.
+const CANCELLED: u8 = 130;
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    #[command(flatten)]
+    dash_dir: DashDirArg,
+    #[command(subcommand)]
+    command: RunsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// Run a test command for a product and write its run report.
+    ///
+    /// Output goes to `runs/PRODUCT/RUN_ID/pytest_output.log`; the report
+    /// to `runs/PRODUCT/last_run.json` (atomically). The command is stopped
+    /// at its time budget ("Budget exceeded"); Ctrl-C stops it and still
+    /// writes the report, as cancelled.
+    ///
+    /// Exit 0 the run succeeded, 1 it failed (including over budget or not
+    /// found), 130 cancelled, 3 refused by the kill switch, 2 usage or
+    /// configuration error (nothing run).
+    Record(RecordArgs),
+    /// Engage (--on --reason …) or release (--off) a product's kill switch,
+    /// kept in its last_run.json.
+    ///
+    /// Exit 0, or 2 when the product has no valid last_run.json.
+    KillSwitch(KillSwitchArgs),
+    /// Remove old run directories: per product, keep the newest N (by run
+    /// id); never last_run.json, other files, or the run it points to.
+    ///
+    /// Exit 0, 1 when a directory could not be removed, 2 on usage errors.
+    Gc(GcArgs),
+    /// Check every artifact the way Dash reads it, and that evidence exists
+    /// (an error for active products, a warning otherwise).
+    ///
+    /// Exit 0 no errors, 1 errors, 2 products.json missing or invalid.
+    Validate,
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// The product (registered in products.json).
+    product_id: String,
+    /// Time budget in minutes; the command is stopped when it is spent.
+    /// Default: the previous run's, else 90.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    budget_minutes: Option<u64>,
+    /// Token budget. Default: the previous run's, else 50000.
+    #[arg(long, value_name = "N")]
+    budget_tokens: Option<u64>,
+    /// Tokens this run spent, as the pipeline counted them; over the
+    /// budget, the run fails.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    spent_tokens: u64,
+    /// Stop the command after this many seconds instead of at the minute
+    /// budget (tests and demos; the report keeps --budget-minutes).
+    #[arg(long, value_name = "SECONDS", hide = true)]
+    budget_seconds: Option<f64>,
+    /// Seconds a stopped command gets to exit before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    kill_grace: f64,
+    /// Files the command produces, copied to `RUN_ID/evidence/`.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    evidence: Vec<PathBuf>,
+    /// A PNG the command produces, copied to `RUN_ID/screenshot.png`.
+    #[arg(long, value_name = "PNG")]
+    screenshot: Option<PathBuf>,
+    /// A JUnit XML file the command writes, converted to
+    /// `RUN_ID/test-report.json`.
+    #[arg(long, value_name = "XML")]
+    junit: Option<PathBuf>,
+    /// Run although the kill switch is engaged (it stays engaged).
+    #[arg(long)]
+    override_kill_switch: bool,
+    /// Pin the wall clock (RFC 3339): run id, started_at. Durations are
+    /// still measured.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+    /// The test command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+struct KillSwitchArgs {
+    /// The product.
+    product_id: String,
+    /// Engage the switch: `runs record` refuses to run the product.
+    #[arg(
+        long,
+        conflicts_with = "off",
+        required_unless_present = "off",
+        requires = "reason"
+    )]
+    on: bool,
+    /// Release the switch.
+    #[arg(long)]
+    off: bool,
+    /// Why (shown on the product's Dash card).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct GcArgs {
+    /// How many of each product's newest runs to keep.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KEEP)]
+    keep: usize,
+    /// Only this product.
+    #[arg(long, value_name = "ID")]
+    product: Option<String>,
+    /// Show what would be removed; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Confirm --keep 0 (every run but the one last_run.json points to).
+    #[arg(long)]
+    all: bool,
+}
+
+pub(crate) fn run(args: RunsArgs) -> ExitCode {
+    let dash = args.dash_dir.dash();
+    match args.command {
+        RunsCommand::Record(record) => run_record(&dash, record),
+        RunsCommand::KillSwitch(switch) => run_kill_switch(&dash, switch),
+        RunsCommand::Gc(gc) => run_gc(&dash, gc),
+        RunsCommand::Validate => run_validate(&dash),
+    }
+}
+
+fn product_id(id: &str) -> Result<ProductId, ExitCode> {
+    ProductId::parse(id).map_err(usage_error)
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, ExitCode> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| usage_error(format!("{flag} must be a number of seconds >= 0 (got {value})")))
+}
+
+fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
+    let product = match product_id(&args.product_id) {
+        Ok(product) => product,
+        Err(code) => return code,
+    };
+    let (time_limit, kill_grace) = match (
+        args.budget_seconds
+            .map(|s| seconds(s, "--budget-seconds"))
+            .transpose(),
+        seconds(args.kill_grace, "--kill-grace"),
+    ) {
+        (Ok(limit), Ok(grace)) => (limit, grace),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let cancel = CancelFlag::new();
+    let handler_flag = cancel.clone();
+    // Ctrl-C (and SIGTERM from a CI runner) stops the command; the library
+    // then writes the report as cancelled.
+    if let Err(e) = ctrlc::set_handler(move || handler_flag.cancel()) {
+        return usage_error(format!("cannot install the Ctrl-C handler: {e}"));
+    }
+    let request = RecordRequest {
+        product,
+        command: args.command,
+        budget_minutes: args.budget_minutes,
+        budget_tokens: args.budget_tokens,
+        spent_tokens: args.spent_tokens,
+        time_limit,
+        kill_grace,
+        evidence: args.evidence,
+        screenshot: args.screenshot,
+        junit: args.junit,
+        override_kill_switch: args.override_kill_switch,
+    };
+    let clock = SystemClock::new(args.now);
+    let recorded = match record::record(dash, &request, &clock, &cancel) {
+        Ok(recorded) => recorded,
+        Err(e @ RecordError::KillSwitch { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(KILL_SWITCH);
+        }
+        Err(e) => return usage_error(e),
+    };
+    for warning in &recorded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let report = &recorded.report;
+    let status = match report.status {
+        RunStatus::Success => "success",
+        RunStatus::Failed => "failed",
+        RunStatus::InProgress => "in_progress",
+        RunStatus::Cancelled => "cancelled",
+    };
+    println!(
+        "{} {}: {status}: {}",
+        report.product_id, recorded.run_id, report.summary
+    );
+    println!(
+        "log: {}",
+        recorded
+            .run_dir
+            .join(dcx_run_artifacts::layout::LOG_FILE)
+            .display()
+    );
+    println!("report: {}", dash.last_run_file(&request.product).display());
+    match report.status {
+        RunStatus::Success => ExitCode::SUCCESS,
+        RunStatus::Cancelled => ExitCode::from(CANCELLED),
+        RunStatus::Failed | RunStatus::InProgress => ExitCode::FAILURE,
+    }
+}
+
+fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> ExitCode {
+    let product = match product_id(&args.product_id) {
+        Ok(product) => product,
+        Err(code) => return code,
+    };
+    let switch = KillSwitch {
+        enabled: args.on && !args.off,
+        reason: args.reason.unwrap_or_default(),
+    };
+    match record::set_kill_switch(dash, &product, switch) {
+        Ok(report) if report.kill_switch.enabled => {
+            println!("kill switch engaged for {product}: {}", report.kill_switch.reason);
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            println!("kill switch released for {product}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(e),
+    }
+}
+
+fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
+    let product = match args.product.as_deref().map(product_id).transpose() {
+        Ok(product) => product,
+        Err(code) => return code,
+    };
+    let options = GcOptions {
+        keep: args.keep,
+        product,
+        confirm_keep_zero: args.all,
+    };
+    let plan = match gc::plan(dash, &options) {
+        Ok(plan) => plan,
+        Err(e) => return usage_error(e),
+    };
+    let verb = if args.dry_run { "would remove" } else { "removing" };
+    for skipped in &plan.skipped {
+        eprintln!("warning: {}: skipped: {}", skipped.product, skipped.reason);
+    }
+    for product in &plan.products {
+        let root = dash.product_dir(&product.product);
+        for run in &product.remove {
+            println!("{verb} {}", root.join(run).display());
+        }
+        let kept = product.runs.len() - product.remove.len();
+        let mut line = format!(
+            "{}: {}, keeping {kept}, {verb} {}",
+            product.product,
+            count(product.runs.len(), "run", "runs"),
+            product.remove.len()
+        );
+        for (run, why) in &product.protected {
+            let why = match why {
+                Protection::LastRun => "last_run.json points to it",
+                Protection::Evidence => "last_run.json's evidence is in it",
+            };
+            line.push_str(&format!(" (kept {run}: {why})"));
+        }
+        println!("{line}");
+    }
+    let total = plan.removals();
+    if args.dry_run {
+        println!(
+            "would remove {} in {} (dry run)",
+            count(total, "run directory", "run directories"),
+            count(plan.products.len(), "product", "products")
+        );
+        return ExitCode::SUCCESS;
+    }
+    let outcome = gc::execute(dash, &plan);
+    for (path, error) in &outcome.failed {
+        eprintln!("error: cannot remove {}: {error}", path.display());
+    }
+    println!(
+        "removed {} in {}",
+        count(outcome.removed.len(), "run directory", "run directories"),
+        count(plan.products.len(), "product", "products")
+    );
+    if outcome.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_validate(dash: &DashDir) -> ExitCode {
+    let validation = validate(dash);
+    for finding in &validation.fleet {
+        eprintln!("{}: {finding}", finding.severity);
+    }
+    for product in &validation.products {
+        for finding in &product.findings {
+            eprintln!("{}: {}: {finding}", finding.severity, product.product_id);
+        }
+    }
+    let (errors, warnings) = (
+        validation.count(Severity::Error),
+        validation.count(Severity::Warning),
+    );
+    println!(
+        "validated {} in {}: {}, {}",
+        count(validation.products.len(), "product", "products"),
+        display_dir(dash.root()),
+        count(errors, "error", "errors"),
+        count(warnings, "warning", "warnings")
+    );
+    if validation.registry_error {
+        ExitCode::from(USAGE)
+    } else if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn display_dir(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text.ends_with('/') {
+        text
+    } else {
+        format!("{text}/")
+    }
+}

@@ -1,0 +1,505 @@
+//! `dcx status ingest | check-freshness | report`: the runner status
+//! exchange. The work is done by `dcx-status-ingest`; this module reads the
+//! clock and the environment (`GITHUB_TOKEN`, `GITHUB_STEP_SUMMARY`,
+//! `GITHUB_ACTIONS`), draws the progress bar, prints and picks the exit code.
+
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use dcx_contracts::Timestamp;
+use dcx_contracts::status::{CommandStatus, FreshnessState, LaneClass, OverallStatus};
+use dcx_status_ingest::gate::{self, GateSettings};
+use dcx_status_ingest::ingest::{self, ArtifactPaths, IngestInputs, IngestSettings, Progress, Silent};
+use dcx_status_ingest::policy::{self, DEFAULT_MAX_AGE_HOURS};
+use dcx_status_ingest::producer::{self, ReportIdentity};
+use dcx_status_ingest::render::{self, Attention, Verdict};
+use dcx_status_ingest::source::{FetchSettings, Token};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Exit code of a negative verdict.
+const NEGATIVE: u8 = 1;
+/// Exit code of a usage or configuration error.
+const USAGE: u8 = 2;
+
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    #[command(subcommand)]
+    command: StatusCommand,
+}
+
+#[derive(Subcommand)]
+enum StatusCommand {
+    /// Ingest every registry lane's status report into the matrix.
+    ///
+    /// Writes runner-status-matrix.json, runner-status-matrix.md and
+    /// runner-status-ingest-log.json whatever fails, prints the Markdown
+    /// matrix, then exits: 0; with --enforce-freshness 1 when a required lane
+    /// is blocking_fail or an active compatibility lane is stale or missing;
+    /// 2 when the registry or catalog cannot be loaded (or on bad flags).
+    ///
+    /// A flag given twice takes its last value, so wrappers such as
+    /// `cargo xtask ingest` can pass defaults that the user overrides.
+    #[command(args_override_self = true)]
+    Ingest(IngestArgs),
+    /// The freshness merge gate: judge the matrix artifact at now.
+    ///
+    /// Reads the matrix, never the network. Exit 1, printing one line per
+    /// breach, when a required lane blocks, an active compatibility lane is
+    /// stale or missing (judged again at now), or the matrix itself is older
+    /// than its SLO; 2 when the matrix cannot be read.
+    #[command(args_override_self = true)]
+    CheckFreshness(GateArgs),
+    /// Produce a runner's status report (for a runner's release job).
+    ///
+    /// Runs each --command in order through the shell with a timeout, hashes
+    /// each --artifact, and writes the report and its .sha256 sidecar. Exit
+    /// 0 when the report says pass (or unknown: no command), 1 when it says
+    /// fail or degraded (the report is written all the same: publish it), 2
+    /// on usage errors or when the report cannot be written.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// The runner certification registry; relative lane sources are
+    /// resolved against its directory.
+    #[arg(long, default_value = "specs/runner_certification_registry_v1.yaml")]
+    registry: PathBuf,
+    /// The schema catalog that pins the accepted report version.
+    #[arg(long, default_value = "specs/schema_catalog_v1.yaml")]
+    catalog: PathBuf,
+    /// Where the matrix goes.
+    #[arg(long, default_value = ".artifacts/runner-status-matrix.json")]
+    out_json: PathBuf,
+    /// Where the Markdown matrix goes.
+    #[arg(long, default_value = ".artifacts/runner-status-matrix.md")]
+    out_md: PathBuf,
+    /// Where the ingest log goes.
+    #[arg(long, default_value = ".artifacts/runner-status-ingest-log.json")]
+    log_json: PathBuf,
+    /// The SLO, in hours, of lanes without `freshness_slo_hours`.
+    #[arg(long, value_name = "HOURS", default_value_t = DEFAULT_MAX_AGE_HOURS)]
+    max_age_hours: u64,
+    /// Exit 1 on a freshness policy breach (after writing the artifacts).
+    #[arg(long)]
+    enforce_freshness: bool,
+    /// Judge freshness at this RFC 3339 instant instead of the clock.
+    #[arg(long, alias = "now-utc", value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+    /// The most lanes fetched at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// The budget of one HTTP request, e.g. `30s`, `2m`.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Never touch the network: HTTP sources come from the cache directory
+    /// or are missing; local files are read as usual.
+    #[arg(long)]
+    offline: bool,
+    /// Where responses are cached with their ETag, so an unchanged release
+    /// costs no rate limit.
+    #[arg(long, value_name = "DIR", default_value = ".artifacts/cache/status-ingest")]
+    cache_dir: PathBuf,
+    /// Also send GITHUB_TOKEN to this host (GitHub Enterprise); by default
+    /// only api.github.com and github.com receive it. Repeatable.
+    #[arg(long = "token-host", value_name = "HOST")]
+    token_hosts: Vec<String>,
+    /// Do not print the Markdown matrix.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct GateArgs {
+    /// The matrix written by `dcx status ingest`.
+    #[arg(long, default_value = ".artifacts/runner-status-matrix.json")]
+    matrix: PathBuf,
+    /// The SLO, in hours, of rows that record none.
+    #[arg(long, value_name = "HOURS", default_value_t = DEFAULT_MAX_AGE_HOURS)]
+    max_age_hours: u64,
+    /// Judge at this RFC 3339 instant instead of the clock.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LaneClassArg {
+    Required,
+    CompatibilityNonBlocking,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The lane id in the certification registry, e.g. `rust`.
+    #[arg(long)]
+    runner_id: String,
+    /// The runner's repository, e.g. `dc-runner-rust`.
+    #[arg(long)]
+    implementation_repo: String,
+    /// The release tag, e.g. `v1.4.0`.
+    #[arg(long)]
+    release_version: String,
+    /// The commit the release was built from (40 hex characters).
+    #[arg(long)]
+    commit_sha: String,
+    /// The lane's class in the registry.
+    #[arg(long, value_enum)]
+    lane_class: LaneClassArg,
+    /// A command to run through the shell; repeatable, run in order.
+    #[arg(long = "command", value_name = "COMMAND")]
+    commands: Vec<String>,
+    /// The timeout of each command, e.g. `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    command_timeout: Duration,
+    /// A release asset to list with its sha256; repeatable.
+    #[arg(long = "artifact", value_name = "FILE", requires = "download_base_url")]
+    artifacts: Vec<PathBuf>,
+    /// Where the release serves its assets, e.g.
+    /// `https://github.com/OWNER/REPO/releases/download/TAG`.
+    #[arg(long, value_name = "URL")]
+    download_base_url: Option<String>,
+    /// How long the report vouches for itself: `fresh_until = generated_at + this`.
+    #[arg(long, value_name = "DURATION", default_value = "72h", value_parser = parse_duration)]
+    fresh_for: Duration,
+    /// Use this RFC 3339 instant as `generated_at` instead of the clock.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<Timestamp>,
+    /// Where the report goes; the sidecar is `<out>.sha256`.
+    #[arg(long, default_value = "runner-status-report-v1.json")]
+    out: PathBuf,
+}
+
+fn parse_now(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let span: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("expected a duration such as 30s, 10m or 72h: {e}"))?;
+    Duration::try_from(span)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("expected a positive duration, got {text}"))
+}
+
+fn clock() -> Timestamp {
+    Timestamp::from_jiff(jiff::Timestamp::now())
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub(crate) fn run(args: StatusArgs) -> ExitCode {
+    match args.command {
+        StatusCommand::Ingest(args) => run_ingest(args),
+        StatusCommand::CheckFreshness(args) => run_gate(args),
+        StatusCommand::Report(args) => run_report(args),
+    }
+}
+
+/// The progress bar, on a terminal only.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, lanes: usize) {
+        // The registry is loaded: from a spinner to a bar.
+        let style = ProgressStyle::with_template("{spinner} ingest [{bar:30}] {pos}/{len} lanes  {msg}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        self.0.set_style(style);
+        self.0.set_length(lanes as u64);
+        self.0.set_message("");
+    }
+    fn lane_done(&self, runner_id: &str, freshness: FreshnessState) {
+        self.0
+            .set_message(format!("{runner_id}: {}", policy::freshness_name(freshness)));
+        self.0.inc(1);
+    }
+}
+
+fn progress_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner().with_message("loading the registry");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}
+
+fn run_ingest(args: IngestArgs) -> ExitCode {
+    let now = args.now.unwrap_or_else(clock);
+    let mut token_hosts: Vec<String> = FetchSettings::default().token_hosts;
+    token_hosts.extend(args.token_hosts);
+    let settings = IngestSettings {
+        now,
+        max_age_hours: args.max_age_hours,
+        concurrency: usize::from(args.concurrency),
+        fetch: FetchSettings {
+            timeout: args.timeout,
+            token: env("GITHUB_TOKEN").and_then(Token::new),
+            token_hosts,
+            cache_dir: Some(args.cache_dir),
+            offline: args.offline,
+            user_agent: concat!("dcx/", env!("CARGO_PKG_VERSION")).to_owned(),
+            proxy_from_env: true,
+            ..FetchSettings::default()
+        },
+    };
+    let inputs = IngestInputs {
+        registry: args.registry,
+        catalog: args.catalog,
+    };
+    let bar = progress_bar();
+    let progress: Arc<dyn Progress> = match &bar {
+        Some(bar) => Arc::new(Bar(bar.clone())),
+        None => Arc::new(Silent),
+    };
+    let outcome = ingest::ingest_blocking(&inputs, &settings, progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
+
+    let paths = ArtifactPaths {
+        matrix_json: args.out_json,
+        matrix_md: args.out_md,
+        log_json: args.log_json,
+    };
+    let markdown = outcome.markdown();
+    let written = ingest::write_artifacts(&outcome, &markdown, &paths);
+    github_step_summary(&markdown);
+    if github_actions() {
+        if let Some(error) = &outcome.config_error {
+            annotate("error", "runner status ingest", &error.to_string());
+        }
+        for attention in render::attention(&outcome.matrix, &outcome.log) {
+            annotate_lane(&attention);
+        }
+    }
+    if !args.quiet {
+        print!("{markdown}");
+    }
+    match &written {
+        Ok(()) => {
+            for path in [&paths.matrix_json, &paths.matrix_md, &paths.log_json] {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
+
+    if let Some(error) = &outcome.config_error {
+        eprintln!("error: {error}");
+        return ExitCode::from(USAGE);
+    }
+    if written.is_err() {
+        return ExitCode::from(USAGE);
+    }
+    let breaches = outcome.breaches();
+    if breaches.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let level = if args.enforce_freshness { "error" } else { "note" };
+    for breach in &breaches {
+        eprintln!("{level}: {breach}");
+    }
+    if args.enforce_freshness {
+        eprintln!(
+            "error: freshness policy breached by {} lane(s) (--enforce-freshness)",
+            breaches.len()
+        );
+        ExitCode::from(NEGATIVE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_gate(args: GateArgs) -> ExitCode {
+    let settings = GateSettings {
+        now: args.now.unwrap_or_else(clock),
+        max_age_hours: args.max_age_hours,
+    };
+    let report = match gate::check_file(&args.matrix, &settings) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: run `dcx status ingest` (or `cargo xtask ingest`) first");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let matrix = args.matrix.display();
+    if report.passes() {
+        println!(
+            "ok: {matrix}: no freshness breach (the matrix's SLO is {} h)",
+            report.matrix_slo_hours
+        );
+        return ExitCode::SUCCESS;
+    }
+    for breach in &report.breaches {
+        println!("breach: {breach}");
+        if github_actions() {
+            annotate("error", "freshness gate", &breach.to_string());
+        }
+    }
+    for runner_id in &report.went_stale {
+        eprintln!("note: `{runner_id}` was fresh when {matrix} was written and is stale now");
+    }
+    eprintln!("error: {matrix}: {} freshness breach(es)", report.breaches.len());
+    ExitCode::from(NEGATIVE)
+}
+
+fn run_report(args: ReportArgs) -> ExitCode {
+    let identity = ReportIdentity {
+        runner_id: args.runner_id,
+        implementation_repo: args.implementation_repo,
+        release_version: args.release_version,
+        commit_sha: args.commit_sha,
+        lane_class: match args.lane_class {
+            LaneClassArg::Required => LaneClass::Required,
+            LaneClassArg::CompatibilityNonBlocking => LaneClass::CompatibilityNonBlocking,
+        },
+    };
+    let base = args.download_base_url.unwrap_or_default();
+    // Hash the artifacts before running anything: a missing file is a
+    // usage error worth reporting before a long test run.
+    let artifacts = match producer::hash_artifacts(&args.artifacts, &base) {
+        Ok(artifacts) => artifacts,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let runs = producer::run_commands(&args.commands, args.command_timeout, |run| {
+        let result = &run.result;
+        let outcome = if run.timed_out {
+            format!("timed out after {:?}, killed", args.command_timeout)
+        } else {
+            format!("exit {}", result.exit_code)
+        };
+        let status = match result.status {
+            CommandStatus::Pass => "pass",
+            CommandStatus::Fail => "fail",
+            CommandStatus::Skip => "skip",
+        };
+        eprintln!(
+            "command {:?}: {status} ({outcome}, {} ms)",
+            result.command, result.duration_ms
+        );
+    });
+    let runs = match runs {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    // generated_at is when the report is produced: after the commands.
+    let generated_at = args.now.unwrap_or_else(clock);
+    let written = producer::build_report(&identity, &runs, artifacts, generated_at, args.fresh_for)
+        .and_then(|report| producer::write_report(&args.out, &report).map(|digest| (report, digest)));
+    let (report, digest) = match written {
+        Ok(written) => written,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    eprintln!(
+        "wrote {} (sha256 {digest}) and {}",
+        args.out.display(),
+        producer::sidecar_path(&args.out).display()
+    );
+    println!(
+        "overall_status: {} (fresh until {})",
+        policy::status_name(report.overall_status),
+        report.fresh_until
+    );
+    match report.overall_status {
+        OverallStatus::Pass | OverallStatus::Unknown => ExitCode::SUCCESS,
+        OverallStatus::Fail | OverallStatus::Degraded => ExitCode::from(NEGATIVE),
+    }
+}
+
+fn github_actions() -> bool {
+    env("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// Appends the Markdown matrix to the job summary, when there is one.
+fn github_step_summary(markdown: &str) {
+    let Some(path) = env("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(format!("{markdown}\n").as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY ({path}): {e}");
+    }
+}
+
+fn annotate_lane(attention: &Attention) {
+    let level = match attention.verdict {
+        Verdict::Blocking | Verdict::Breach => "error",
+        _ => "warning",
+    };
+    let mut message = attention.finding();
+    if let Some(signature) = attention.signature {
+        message.push_str(&format!(" — {}", signature.action));
+    }
+    annotate(
+        level,
+        &format!("runner status: {}", attention.runner_id),
+        &message,
+    );
+}
+
+/// Prints a GitHub Actions workflow command (`::error title=…::message`).
+fn annotate(level: &str, title: &str, message: &str) {
+    println!(
+        "::{level} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    );
+}
+
+/// Escaping of a workflow command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property value.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("50% done\nnext"), "50%25 done%0Anext");
+        assert_eq!(escape_property("a: b, c"), "a%3A b%2C c");
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("72h"), Ok(Duration::from_secs(72 * 3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

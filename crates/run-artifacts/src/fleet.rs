@@ -1,0 +1,211 @@
+//! The fleet registry, `products.json` (contract §2): listing and
+//! registering products.
+//!
+//! Edits are read-modify-write of the whole file, validated against the
+//! contract before anything is written and written atomically, so a reader
+//! (Dash, another `dcx`) sees the old registry or the new one, never half of
+//! one. Concurrent registrations are not serialized: the last writer wins,
+//! which is acceptable for a file people edit by hand.
+
+use dcx_contracts::run_artifacts::{Product, Products, RUN_ARTIFACT_SCHEMA_VERSION};
+use dcx_contracts::{LoadError, SaveError, Timestamp, Warning};
+
+use crate::layout::{DashDir, InvalidProductId, ProductId};
+
+/// Why the registry could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The product id is not a safe slug.
+    #[error(transparent)]
+    InvalidProductId(#[from] InvalidProductId),
+    /// `products.json` is missing, unreadable or breaks the contract.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The product is registered already.
+    #[error("product {id:?} is already registered in {path}; product ids must be unique")]
+    Duplicate {
+        /// The product id.
+        id: String,
+        /// `products.json`.
+        path: String,
+    },
+    /// Rewriting the file would drop fields dcx does not know.
+    #[error(
+        "{path} has fields dcx does not know ({}); refusing to rewrite it and drop them: edit the file by hand",
+        pointers.join(", ")
+    )]
+    UnknownFields {
+        /// `products.json`.
+        path: String,
+        /// The JSON Pointers of the unknown fields.
+        pointers: Vec<String>,
+    },
+    /// The new registry breaks the contract, or the write failed.
+    #[error(transparent)]
+    Save(#[from] SaveError),
+}
+
+/// Loads and validates `products.json`; unknown fields come back as warnings.
+pub fn list(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
+    let loaded = dcx_contracts::load::<Products>(&dash.products_file())?;
+    Ok((loaded.document, loaded.warnings))
+}
+
+/// Adds `product` to `products.json`, creating the file (and the schemas
+/// under `schemas/`) when needed, and stamps `generated_at` with `now`.
+///
+/// Refused, with nothing written: an unsafe id, a duplicate id, an invalid
+/// existing registry, or one with fields this build does not know (they
+/// would be lost).
+pub fn register(dash: &DashDir, product: Product, now: Timestamp) -> Result<Products, FleetError> {
+    ProductId::parse(&product.product_id)?;
+    let path = dash.products_file();
+    let mut registry = if path.exists() {
+        let loaded = dcx_contracts::load::<Products>(&path)?;
+        if !loaded.warnings.is_empty() {
+            return Err(FleetError::UnknownFields {
+                path: path.display().to_string(),
+                pointers: loaded.warnings.into_iter().map(|w| w.pointer).collect(),
+            });
+        }
+        loaded.document
+    } else {
+        Products {
+            schema_version: RUN_ARTIFACT_SCHEMA_VERSION.to_owned(),
+            generated_at: None,
+            products: Vec::new(),
+        }
+    };
+    if registry
+        .products
+        .iter()
+        .any(|p| p.product_id == product.product_id)
+    {
+        return Err(FleetError::Duplicate {
+            id: product.product_id,
+            path: path.display().to_string(),
+        });
+    }
+    registry.products.push(product);
+    registry.generated_at = Some(now);
+    // `save` validates the whole registry first: a bad display name or SLA
+    // tier is refused here with its pointer, before anything is written.
+    dcx_contracts::save(&path, &registry)?;
+    dash.write_schemas().map_err(SaveError::from)?;
+    Ok(registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use dcx_contracts::run_artifacts::ProductStatus;
+
+    use super::*;
+
+    fn product(id: &str) -> Product {
+        Product {
+            product_id: id.to_owned(),
+            display_name: "Code Monkeys Dash".to_owned(),
+            repo: None,
+            path: None,
+            owner: "nexus".to_owned(),
+            status: ProductStatus::Active,
+            spec_path: None,
+            run_evidence_path: None,
+            criticality: None,
+            sla_tier: None,
+            schedule_path: None,
+            enabled: None,
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-02-20T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn register_creates_then_appends_and_refuses_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path().join("dash"));
+        register(&dash, product("codemonkeys-dash"), now()).unwrap();
+        register(&dash, product("spec-kit"), now()).unwrap();
+        let (registry, warnings) = list(&dash).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(
+            registry
+                .products
+                .iter()
+                .map(|p| p.product_id.as_str())
+                .collect::<Vec<_>>(),
+            ["codemonkeys-dash", "spec-kit"]
+        );
+        assert_eq!(registry.generated_at, Some(now()));
+        assert!(dash.stale_schemas().is_empty());
+
+        let before = std::fs::read(dash.products_file()).unwrap();
+        let err = register(&dash, product("spec-kit"), now()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "product \"spec-kit\" is already registered in {}; product ids must be unique",
+                dash.products_file().display()
+            )
+        );
+        assert_eq!(std::fs::read(dash.products_file()).unwrap(), before);
+    }
+
+    #[test]
+    fn unsafe_ids_and_invalid_products_are_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path());
+        let err = register(&dash, product("../x"), now()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid product id \"../x\": use 1 to 64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+        );
+        let mut bad = product("ok");
+        bad.sla_tier = Some(9);
+        bad.display_name = " ".to_owned();
+        let err = register(&dash, bad, now()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing to write {}: invalid products registry: 2 problems\n  \
+                 - /products/0/display_name: must not be empty\n  \
+                 - /products/0/sla_tier: must be 1 to 5 (found 9)",
+                dash.products_file().display()
+            )
+        );
+        assert!(!dash.products_file().exists());
+    }
+
+    #[test]
+    fn a_registry_with_unknown_fields_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path());
+        let text = r#"{"schema_version":"0.1","products":[],"owner_team":"core"}"#;
+        std::fs::write(dash.products_file(), text).unwrap();
+        let err = register(&dash, product("a"), now()).unwrap_err();
+        assert!(matches!(&err, FleetError::UnknownFields { pointers, .. } if pointers == &["/owner_team"]));
+        assert_eq!(std::fs::read_to_string(dash.products_file()).unwrap(), text);
+    }
+
+    #[test]
+    fn an_invalid_registry_is_reported_with_its_pointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path());
+        std::fs::write(
+            dash.products_file(),
+            r#"{"schema_version":"0.1","products":[{"product_id":"a","display_name":"A","owner":"o"}]}"#,
+        )
+        .unwrap();
+        let err = list(&dash).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:1:85: /products/0/status: missing required field (expected one of `bootstrap`, `active`, \
+                 `pending`, `development`, `planned`, `deprecated`, `archived`)",
+                dash.products_file().display()
+            )
+        );
+    }
+}

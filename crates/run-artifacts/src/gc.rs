@@ -1,0 +1,380 @@
+//! Retention (contract §7): keep each product's newest N run directories.
+//!
+//! Per product, the `run_*` directories are ordered by run id (newest
+//! first; ids sort by time as plain strings) and all but the first N are
+//! removed, except:
+//!
+//! - `last_run.json` and every other plain file, and directories not named
+//!   `run_*` (`evidence/`), are never touched;
+//! - the run `last_run.json` names (`run_id`), and any run directory its
+//!   evidence paths point into, are never removed, whatever N is: the
+//!   dashboard links there (upstream's `--keep 0` deleted it, RB B.6);
+//! - a product whose `last_run.json` cannot be read as JSON is skipped,
+//!   since what it points to is unknown.
+//!
+//! `--keep 0` removes every other run, so it needs an explicit
+//! confirmation ([`GcOptions::confirm_keep_zero`]). Planning is separate
+//! from removal, so a dry run shows exactly what a real run would do.
+
+use std::io;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::layout::{DashDir, ProductId, RUNS_DIR};
+
+/// The contract's default: keep the last 10 runs.
+pub const DEFAULT_KEEP: usize = 10;
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// How many of each product's newest runs to keep.
+    pub keep: usize,
+    /// Only this product; all products under `runs/` otherwise.
+    pub product: Option<ProductId>,
+    /// Allows `keep == 0`.
+    pub confirm_keep_zero: bool,
+}
+
+/// Why collection could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    /// `keep` is 0 without confirmation.
+    #[error(
+        "--keep 0 would remove every run but the one last_run.json points to; pass --all to confirm, or keep at least 1"
+    )]
+    KeepZero,
+    /// The runs directory does not exist.
+    #[error("runs directory not found: {}", path.display())]
+    NoRunsDir {
+        /// `runs/`.
+        path: PathBuf,
+    },
+    /// The requested product has no directory.
+    #[error("product not found: {} does not exist", path.display())]
+    ProductNotFound {
+        /// `runs/<product>/`.
+        path: PathBuf,
+    },
+    /// A directory could not be listed.
+    #[error("cannot list {}: {source}", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Why a run directory is kept although it is past N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// `last_run.json` names it.
+    LastRun,
+    /// An evidence path of `last_run.json` points into it.
+    Evidence,
+}
+
+/// The plan for one product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPlan {
+    /// The product.
+    pub product: ProductId,
+    /// Its run directories, newest first.
+    pub runs: Vec<String>,
+    /// Runs past N that are kept anyway, and why.
+    pub protected: Vec<(String, Protection)>,
+    /// Runs to remove, newest first.
+    pub remove: Vec<String>,
+}
+
+/// A product left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The product.
+    pub product: ProductId,
+    /// Why.
+    pub reason: String,
+}
+
+/// What collection would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcPlan {
+    /// Per product, sorted by id.
+    pub products: Vec<ProductPlan>,
+    /// Products left alone.
+    pub skipped: Vec<Skipped>,
+}
+
+impl GcPlan {
+    /// The number of run directories to remove.
+    pub fn removals(&self) -> usize {
+        self.products.iter().map(|p| p.remove.len()).sum()
+    }
+}
+
+/// Plans collection: reads directories and `last_run.json` files, removes
+/// nothing.
+pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
+    if options.keep == 0 && !options.confirm_keep_zero {
+        return Err(GcError::KeepZero);
+    }
+    let runs_dir = dash.runs_dir();
+    if !runs_dir.is_dir() {
+        return Err(GcError::NoRunsDir { path: runs_dir });
+    }
+    let products = match &options.product {
+        Some(product) => {
+            let path = dash.product_dir(product);
+            if !path.is_dir() {
+                return Err(GcError::ProductNotFound { path });
+            }
+            vec![product.clone()]
+        }
+        None => dash.product_dirs().map_err(|source| GcError::Io {
+            path: runs_dir.clone(),
+            source,
+        })?,
+    };
+    let mut plan = GcPlan::default();
+    for product in products {
+        let runs = dash.run_ids(&product).map_err(|source| GcError::Io {
+            path: dash.product_dir(&product),
+            source,
+        })?;
+        let pinned = match pinned_runs(dash, &product) {
+            Ok(pinned) => pinned,
+            Err(reason) => {
+                plan.skipped.push(Skipped { product, reason });
+                continue;
+            }
+        };
+        let mut protected = Vec::new();
+        let mut remove = Vec::new();
+        for run in runs.iter().skip(options.keep) {
+            match pinned.iter().find(|(name, _)| name == run) {
+                Some((_, why)) => protected.push((run.clone(), *why)),
+                None => remove.push(run.clone()),
+            }
+        }
+        plan.products.push(ProductPlan {
+            product,
+            runs,
+            protected,
+            remove,
+        });
+    }
+    Ok(plan)
+}
+
+/// The run directories `last_run.json` points to: its `run_id` and the
+/// directories of its evidence paths. Read leniently (any JSON), so a report
+/// of another version or with a schema error still protects its run.
+fn pinned_runs(dash: &DashDir, product: &ProductId) -> Result<Vec<(String, Protection)>, String> {
+    let path = dash.last_run_file(product);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(format!(
+                "cannot read {}: {e}",
+                DashDir::last_run_relative(product)
+            ));
+        }
+    };
+    let report: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{} is not valid JSON ({e}), so the run it points to is unknown",
+            DashDir::last_run_relative(product)
+        )
+    })?;
+    let mut pinned = Vec::new();
+    if let Some(run_id) = report["run_id"].as_str() {
+        pinned.push((run_id.to_owned(), Protection::LastRun));
+    }
+    let product_prefix = format!("{RUNS_DIR}/{product}/");
+    for evidence in report["evidence"]["paths"].as_array().into_iter().flatten() {
+        let Some(run) = evidence
+            .as_str()
+            .and_then(|p| p.strip_prefix(&product_prefix))
+            .and_then(|rest| rest.split('/').next())
+        else {
+            continue;
+        };
+        if !pinned.iter().any(|(name, _)| name == run) {
+            pinned.push((run.to_owned(), Protection::Evidence));
+        }
+    }
+    Ok(pinned)
+}
+
+/// The outcome of [`execute`].
+#[derive(Debug, Default)]
+pub struct GcOutcome {
+    /// Removed run directories.
+    pub removed: Vec<PathBuf>,
+    /// Directories that could not be removed, with the failure.
+    pub failed: Vec<(PathBuf, io::Error)>,
+}
+
+/// Removes what `plan` lists. A failure does not stop the others; each is
+/// reported.
+pub fn execute(dash: &DashDir, plan: &GcPlan) -> GcOutcome {
+    let mut outcome = GcOutcome::default();
+    for product in &plan.products {
+        for run in &product.remove {
+            let path = dash.product_dir(&product.product).join(run);
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => outcome.removed.push(path),
+                Err(e) => outcome.failed.push((path, e)),
+            }
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LAST_RUN_FILE;
+
+    fn product(id: &str) -> ProductId {
+        ProductId::parse(id).unwrap()
+    }
+
+    /// A product with runs `run_20251201_000000` … one per day.
+    fn dash_with_runs(id: &str, days: u32, last_run: Option<&str>) -> (tempfile::TempDir, DashDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path());
+        let root = dash.product_dir(&product(id));
+        for day in 1..=days {
+            let run = root.join(format!("run_202512{day:02}_000000"));
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::write(run.join("pytest_output.log"), "log").unwrap();
+        }
+        std::fs::create_dir_all(root.join("evidence")).unwrap();
+        std::fs::write(root.join("bootstrap_proof_screenshot.png"), "png").unwrap();
+        if let Some(report) = last_run {
+            std::fs::write(root.join(LAST_RUN_FILE), report).unwrap();
+        }
+        (dir, dash)
+    }
+
+    fn options(keep: usize) -> GcOptions {
+        GcOptions {
+            keep,
+            product: None,
+            confirm_keep_zero: false,
+        }
+    }
+
+    fn names(dash: &DashDir, id: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dash.product_dir(&product(id)))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn keeps_the_newest_n_and_never_touches_files_or_other_directories() {
+        let (_dir, dash) = dash_with_runs("p", 5, Some(r#"{"run_id":"run_20251205_000000"}"#));
+        let plan = plan(&dash, &options(2)).unwrap();
+        assert_eq!(
+            plan.products[0].remove,
+            [
+                "run_20251203_000000",
+                "run_20251202_000000",
+                "run_20251201_000000"
+            ]
+        );
+        assert!(plan.products[0].protected.is_empty());
+        assert_eq!(names(&dash, "p").len(), 8, "planning removes nothing");
+        let outcome = execute(&dash, &plan);
+        assert_eq!(outcome.removed.len(), 3);
+        assert!(outcome.failed.is_empty());
+        assert_eq!(
+            names(&dash, "p"),
+            [
+                "bootstrap_proof_screenshot.png",
+                "evidence",
+                "last_run.json",
+                "run_20251204_000000",
+                "run_20251205_000000"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_run_last_run_points_to_survives_any_keep() {
+        // spec-kit: run_id names one run, the evidence another (RB B.4).
+        let report = r#"{"run_id":"run_20251202_000000",
+            "evidence":{"paths":["runs/p/run_20251201_000000/pytest_output.log","runs/q/run_20251203_000000/x"]}}"#;
+        let (_dir, dash) = dash_with_runs("p", 4, Some(report));
+        let mut opts = options(0);
+        assert_eq!(
+            plan(&dash, &opts).unwrap_err().to_string(),
+            "--keep 0 would remove every run but the one last_run.json points to; pass --all to confirm, or keep at least 1"
+        );
+        opts.confirm_keep_zero = true;
+        let plan = plan(&dash, &opts).unwrap();
+        assert_eq!(
+            plan.products[0].protected,
+            [
+                ("run_20251202_000000".to_owned(), Protection::LastRun),
+                ("run_20251201_000000".to_owned(), Protection::Evidence)
+            ]
+        );
+        assert_eq!(
+            plan.products[0].remove,
+            ["run_20251204_000000", "run_20251203_000000"]
+        );
+    }
+
+    #[test]
+    fn an_invalid_report_still_protects_and_an_unreadable_one_skips() {
+        let (_dir, dash) = dash_with_runs(
+            "p",
+            3,
+            Some(r#"{"schema_version":"0.2","run_id":"run_20251201_000000"}"#),
+        );
+        let plan = plan(&dash, &options(1)).unwrap();
+        assert_eq!(plan.products[0].remove, ["run_20251202_000000"]);
+
+        let (_dir, dash) = dash_with_runs("p", 3, Some("{broken"));
+        let plan = super::plan(&dash, &options(1)).unwrap();
+        assert!(plan.products.is_empty());
+        assert_eq!(
+            plan.skipped[0].reason,
+            "runs/p/last_run.json is not valid JSON (key must be a string at line 1 column 2), so the run it points to is unknown"
+        );
+    }
+
+    #[test]
+    fn a_product_filter_and_missing_directories() {
+        let (dir, dash) = dash_with_runs("p", 3, None);
+        std::fs::create_dir_all(dir.path().join("runs/q/run_20251201_000000")).unwrap();
+        let mut opts = options(1);
+        opts.product = Some(product("q"));
+        let plan = plan(&dash, &opts).unwrap();
+        assert_eq!(plan.products.len(), 1);
+        assert_eq!(plan.removals(), 0);
+
+        opts.product = Some(product("nope"));
+        assert_eq!(
+            super::plan(&dash, &opts).unwrap_err().to_string(),
+            format!(
+                "product not found: {} does not exist",
+                dir.path().join("runs/nope").display()
+            )
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            super::plan(&DashDir::new(empty.path()), &options(1)),
+            Err(GcError::NoRunsDir { .. })
+        ));
+    }
+}

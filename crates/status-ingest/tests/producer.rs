@@ -1,0 +1,198 @@
+//! The producer (`dcx status report`): commands run in order with a
+//! timeout, the verdict follows them, artifacts are hashed, and the report
+//! plus its sidecar are written valid.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dcx_contracts::Timestamp;
+use dcx_contracts::digest::sha256_bytes;
+use dcx_contracts::document::load;
+use dcx_contracts::status::{CommandStatus, LaneClass, OverallStatus, RunnerStatusReport};
+use dcx_status_ingest::producer::{
+    self, ProducerError, ReportIdentity, TIMEOUT_EXIT_CODE, build_report, hash_artifacts, run_commands,
+    write_report,
+};
+
+fn identity() -> ReportIdentity {
+    ReportIdentity {
+        runner_id: "rust".to_owned(),
+        implementation_repo: "dc-runner-rust".to_owned(),
+        release_version: "v1.4.0".to_owned(),
+        commit_sha: "0123456789abcdef0123456789abcdef01234567".to_owned(),
+        lane_class: LaneClass::Required,
+    }
+}
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+fn commands(list: &[&str]) -> Vec<String> {
+    list.iter().map(|c| (*c).to_owned()).collect()
+}
+
+#[test]
+fn commands_run_in_order_and_the_report_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let runs = run_commands(
+        &commands(&[
+            &format!("echo first >> '{}'", trail.display()),
+            &format!("echo second >> '{}'; exit 0", trail.display()),
+        ]),
+        Duration::from_secs(30),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&trail).unwrap(), "first\nsecond\n");
+    assert!(runs.iter().all(|r| r.result.status == CommandStatus::Pass));
+
+    let artifact = dir.path().join("dc-runner-rust-linux-x86_64.tar.gz");
+    std::fs::write(&artifact, b"release bytes").unwrap();
+    let artifacts = hash_artifacts(
+        std::slice::from_ref(&artifact),
+        "https://github.com/o/dc-runner-rust/releases/download/v1.4.0/",
+    )
+    .unwrap();
+    assert_eq!(
+        artifacts[0].url,
+        "https://github.com/o/dc-runner-rust/releases/download/v1.4.0/dc-runner-rust-linux-x86_64.tar.gz"
+    );
+    assert_eq!(artifacts[0].sha256, sha256_bytes(b"release bytes"));
+
+    let report = build_report(
+        &identity(),
+        &runs,
+        artifacts,
+        at("2026-02-20T00:00:00Z"),
+        Duration::from_secs(72 * 3600),
+    )
+    .unwrap();
+    assert_eq!(report.overall_status, OverallStatus::Pass);
+    assert_eq!(report.fresh_until, at("2026-02-23T00:00:00Z"));
+
+    let out = dir.path().join("out/runner-status-report-v1.json");
+    let digest = write_report(&out, &report).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(sha256_bytes(&bytes), digest);
+    assert_eq!(
+        std::fs::read_to_string(producer::sidecar_path(&out)).unwrap(),
+        format!("{digest}  runner-status-report-v1.json\n")
+    );
+    // What ingest will read: the same report, warning-free.
+    let loaded = load::<RunnerStatusReport>(&out).unwrap();
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.document, report);
+}
+
+#[test]
+fn a_failure_outranks_a_timeout_and_every_command_still_runs() {
+    let runs = run_commands(
+        // Long enough for `exit 3` and `true` on a busy machine.
+        &commands(&["exit 3", "sleep 30", "true"]),
+        Duration::from_secs(3),
+        |_| {},
+    )
+    .unwrap();
+    let summary: Vec<(CommandStatus, i32, bool)> = runs
+        .iter()
+        .map(|r| (r.result.status, r.result.exit_code, r.timed_out))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (CommandStatus::Fail, 3, false),
+            (CommandStatus::Fail, TIMEOUT_EXIT_CODE, true),
+            (CommandStatus::Pass, 0, false),
+        ]
+    );
+    assert_eq!(producer::overall_status(&runs), OverallStatus::Fail);
+    assert_eq!(producer::overall_status(&runs[1..]), OverallStatus::Degraded);
+    assert_eq!(producer::overall_status(&runs[2..]), OverallStatus::Pass);
+    assert_eq!(producer::overall_status(&[]), OverallStatus::Unknown);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_timeout_kills_what_the_command_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("child.pid");
+    let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+    // Long enough for the shell to start `sleep` and write its pid.
+    let run = producer::run_command(&script, Duration::from_secs(2)).unwrap();
+    assert!(run.timed_out);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    // Gone, or a zombie waiting for its new parent to reap it.
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next()));
+    assert!(
+        matches!(state, None | Some(Some('Z'))),
+        "the background sleep survived: {state:?}"
+    );
+}
+
+#[test]
+fn a_signal_is_128_plus_its_number() {
+    let run = producer::run_command("kill -TERM $$", Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        (run.result.status, run.result.exit_code),
+        (CommandStatus::Fail, 128 + 15)
+    );
+}
+
+#[test]
+fn an_invalid_report_is_never_written() {
+    let mut identity = identity();
+    identity.commit_sha = "HEAD".to_owned();
+    let error = build_report(
+        &identity,
+        &[],
+        Vec::new(),
+        at("2026-02-20T00:00:00Z"),
+        Duration::from_secs(3600),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the report would be invalid: /commit_sha: expected a git commit id (40 or 64 lowercase hex characters), got \"HEAD\""
+    );
+}
+
+#[test]
+fn duplicate_artifact_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        std::fs::write(dir.path().join(sub).join("tool.tar.gz"), sub).unwrap();
+    }
+    let paths: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|s| dir.path().join(s).join("tool.tar.gz"))
+        .collect();
+    let artifacts = hash_artifacts(&paths, "https://example.invalid/dl").unwrap();
+    let error = build_report(
+        &identity(),
+        &[],
+        artifacts,
+        at("2026-02-20T00:00:00Z"),
+        Duration::from_secs(3600),
+    )
+    .unwrap_err();
+    assert!(matches!(error, ProducerError::Invalid { .. }), "{error}");
+    assert!(error.to_string().contains("/artifact_refs/1/name"), "{error}");
+}
+
+#[test]
+fn a_missing_artifact_is_named() {
+    let error = hash_artifacts(
+        &[PathBuf::from("/nonexistent/dcx/tool.tar.gz")],
+        "https://x.invalid",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot hash artifact /nonexistent/dcx/tool.tar.gz: No such file or directory (os error 2)"
+    );
+}
