@@ -54,7 +54,7 @@ pub(crate) fn run(root: &Path) -> Result<bool, String> {
     if !Path::new("/proc/self/stat").exists() {
         return Err("bench ingest reads /proc to measure memory and CPU; run it on Linux".to_owned());
     }
-    let dcx = build_release(root)?;
+    let dcx = crate::bench::build_release(root, "dcx")?.join("dcx");
     let work = TempDir::create()?;
 
     eprintln!(
@@ -113,21 +113,6 @@ fn per_lane(cpu: Duration, lanes: usize) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn build_release(root: &Path) -> Result<PathBuf, String> {
-    eprintln!("==> cargo build --release -p dcx");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "-p", "dcx", "--bin", "dcx"])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release -p dcx failed ({status})"));
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target_dir.join("release/dcx"))
 }
 
 /// A directory under the system temp dir, removed on drop.

@@ -30,7 +30,7 @@ const FLEET_ROUNDS: usize = 7;
 const RECORD_ROUNDS: usize = 200;
 
 pub(crate) fn run(root: &Path) -> Result<bool, String> {
-    let dcx = build_release(root)?;
+    let dcx = crate::bench::build_release(root, "dcx")?.join("dcx");
     let scratch = Scratch::new()?;
 
     let fleet = scratch.path.join("fleet");
@@ -171,30 +171,6 @@ fn dcx_command(dcx: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(dcx);
     command.args(args);
     command
-}
-
-/// `cargo build --release -p dcx`; returns the binary.
-fn build_release(root: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--locked",
-            "-p",
-            "dcx",
-            "--bin",
-            "dcx",
-        ])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release -p dcx failed ({status})"));
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target_dir.join("release/dcx"))
 }
 
 /// A directory in the temp directory, removed on drop.

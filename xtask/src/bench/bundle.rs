@@ -51,7 +51,7 @@ pub(super) fn run(root: &Path, rounds: usize) -> Result<bool, String> {
     if !time.is_file() {
         return Err("GNU time is needed for peak memory: install it (apt-get install time)".to_owned());
     }
-    let dcx = build_release(root)?;
+    let dcx = super::build_release(root, "dcx")?.join("dcx");
     let work = work_dir(root);
     let _cleanup = RemoveOnDrop(work.clone());
     let scenario = Scenario::generate(&work)?;
@@ -449,19 +449,4 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
-}
-
-/// `cargo build --release -p dcx`; returns the binary.
-fn build_release(root: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "--locked", "-p", "dcx"])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release -p dcx failed ({status})"));
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target_dir.join("release/dcx"))
 }

@@ -24,7 +24,7 @@ const RUNTIME_ID: u32 = 10001;
 const TARGET_RATIO: f64 = 3.0;
 
 pub(super) fn run(root: &Path, iterations: usize) -> Result<bool, String> {
-    let release = build_release(root)?;
+    let release = super::build_release(root, "dcx-runner")?;
     let stage = StagedRoot::create(root, &release)?;
     let runner = stage.path.join("usr/local/bin/runner");
     let mut subjects = vec![
@@ -70,30 +70,6 @@ pub(super) fn run(root: &Path, iterations: usize) -> Result<bool, String> {
         if met { "met" } else { "MISSED" }
     );
     Ok(met)
-}
-
-/// `cargo build --release` of the runner binaries; returns the directory
-/// they are in.
-fn build_release(root: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--locked",
-            "-p",
-            "dcx-runner",
-            "--bins",
-        ])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release -p dcx-runner failed ({status})"));
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target_dir.join("release"))
 }
 
 /// An image root in the temp directory, removed on drop.
