@@ -9,6 +9,7 @@
 //! - `bundle example` / `bundle <verb>`: the committed overlay example end to end; `dcx bundle <verb>`;
 //! - `bench bundle`: an overlay build + package of 20,000 files against GNU tools, side by side;
 //! - `bench runs`: `dash render` and `runs gc --dry-run` over 1,000 products x 100 runs, `runs record`'s overhead;
+//! - `fuzz [--seconds N] [TARGET…]`: seed, build and run the fuzz targets of `fuzz/` (docs/SECURITY.md);
 //! - `ci`: run exactly what CI runs.
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
@@ -21,6 +22,7 @@ mod bench_runs;
 mod bundle;
 mod certify;
 mod ci;
+mod fuzz;
 mod governance;
 mod ingest;
 mod schemas;
@@ -73,6 +75,10 @@ enum Command {
     /// `--registry specs/runner_certification_registry_v1.yaml` for the real
     /// lanes. Any `dcx status ingest` flag is accepted (`--help` lists them).
     Ingest(ingest::PassThrough),
+    /// Seed, build and run the fuzz targets of `fuzz/` with cargo-fuzz on
+    /// the stable toolchain (20 s each by default; docs/SECURITY.md) and
+    /// write .artifacts/fuzz-summary.md.
+    Fuzz(fuzz::FuzzArgs),
     /// The freshness merge gate over .artifacts/runner-status-matrix.json (as
     /// `dcx status check-freshness`): exit 1 on a breach.
     CheckFreshness(ingest::PassThrough),
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
         Command::Bundle(args) => bundle::run(&root, &args),
         Command::Certify(args) => certify::run(&root, args),
         Command::Ingest(args) => ingest::ingest(&root, &args),
+        Command::Fuzz(args) => fuzz::run(&root, &args),
         Command::CheckFreshness(args) => ingest::check_freshness(&root, &args),
     }
 }
