@@ -26,6 +26,7 @@ fn limits() -> Limits {
     Limits {
         max_package_bytes: 1 << 20,
         max_unpacked_bytes: 4 << 20,
+        max_member_bytes: 1 << 20,
         max_entries: 512,
         ..Limits::default()
     }

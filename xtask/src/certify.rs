@@ -78,6 +78,7 @@ pub(crate) fn run(root: &Path, args: CertifyArgs) -> ExitCode {
             .now
             .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now())),
         timeout: args.timeout,
+        documents: dcx_contracts::LoadLimits::default(),
     };
     match certify(&settings) {
         Ok(certification) => {

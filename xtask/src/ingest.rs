@@ -49,6 +49,8 @@ pub(crate) fn ingest(root: &Path, extra: &PassThrough) -> ExitCode {
         ".artifacts/runner-status-matrix.md",
         "--log-json",
         ".artifacts/runner-status-ingest-log.json",
+        "--state-file",
+        ".artifacts/runner-status-ingest-state.json",
         "--cache-dir",
         ".artifacts/cache/status-ingest",
     ];

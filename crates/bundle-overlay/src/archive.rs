@@ -12,8 +12,9 @@
 //!   links, devices, fifos and every other entry type are refused;
 //! - refuses an entry that repeats an earlier path, and a file that sits
 //!   where an earlier entry needs a directory (or the other way round);
-//! - counts entries and declared sizes against [`Limits`], so a
-//!   decompression bomb stops at the cap rather than at a full disk;
+//! - counts entries, each member's declared size and their total against
+//!   [`Limits`], so a decompression bomb stops at the cap rather than at a
+//!   full disk;
 //! - hashes each file while writing it, so the caller can check the
 //!   package's own `resolved_files.sha256` without reading the tree again.
 //!
@@ -170,6 +171,18 @@ pub enum ArchiveError {
         "the archive has more than {limit} entries; refusing to unpack it (raise --max-entries if the bundle really is that large)"
     )]
     TooManyEntries {
+        /// The cap.
+        limit: u64,
+    },
+    /// One member is larger than the per-member cap.
+    #[error(
+        "entry {entry:?} has {size} bytes, over the cap of {limit} bytes for one member; refusing to unpack (raise --max-member-bytes if the bundle really has a file that large)"
+    )]
+    MemberTooLarge {
+        /// The entry.
+        entry: String,
+        /// Its declared size.
+        size: u64,
         /// The cap.
         limit: u64,
     },
@@ -344,7 +357,16 @@ impl Unpacker<'_> {
         }
 
         self.seen.file(&path, &name)?;
+        // The declared size is what the tar reader will deliver for the
+        // entry, no more, so checking it bounds the bytes written.
         let size = entry.size();
+        if size > self.limits.max_member_bytes {
+            return Err(ArchiveError::MemberTooLarge {
+                entry: name,
+                size,
+                limit: self.limits.max_member_bytes,
+            });
+        }
         self.unpacked_bytes = self.unpacked_bytes.saturating_add(size);
         if self.unpacked_bytes > self.limits.max_unpacked_bytes {
             return Err(ArchiveError::TooLarge {
@@ -780,6 +802,30 @@ mod tests {
         assert!(
             matches!(error, ArchiveError::TooManyEntries { limit: 1 }),
             "{error}"
+        );
+
+        // One member over the per-member cap: refused before it is written.
+        let limits = Limits {
+            max_member_bytes: 9_999,
+            ..Limits::default()
+        };
+        let fresh = tempfile::tempdir().unwrap();
+        let error = unpack(&archive[..], Some(fresh.path()), &limits, None, &NoProgress).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "entry \"a\" has 10000 bytes, over the cap of 9999 bytes for one member; refusing to unpack (raise --max-member-bytes if the bundle really has a file that large)"
+        );
+        assert!(!fresh.path().join("a").exists());
+    }
+
+    #[test]
+    fn a_reserved_file_over_its_cap_is_not_read_into_memory() {
+        let huge = vec![b'0'; MAX_RESERVED_FILE_BYTES as usize + 1];
+        let archive = raw_archive(&[Raw::File("resolved_files.sha256", &huge)]);
+        let error = unpack(&archive[..], None, &Limits::default(), None, &NoProgress).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "entry \"resolved_files.sha256\" has 67108865 bytes, more than the 67108864 a manifest or lock may have"
         );
     }
 

@@ -22,7 +22,8 @@ use dcx_contracts::bundle::{BundleRef, BundleRunner, ImplementationOverlay, Lock
 use dcx_contracts::digest::HashingReader;
 use dcx_contracts::manifest::MANIFEST_FILE_NAME;
 use dcx_contracts::{
-    LoadError, SaveError, Sha256Hex, Timestamp, Warning, WriteError, atomic_write, load, save,
+    LoadError, LoadLimits, SaveError, Sha256Hex, Timestamp, Warning, WriteError, atomic_write, load_with,
+    save,
 };
 
 use crate::archive::{self, ArchiveError, DIR_MODE, set_mode};
@@ -154,7 +155,10 @@ impl BuildError {
 
 /// Builds the implementation bundle tree `request.out` from an overlay.
 pub fn build_impl(request: &BuildRequest<'_>, progress: &dyn Progress) -> Result<BuildOutcome, BuildError> {
-    let loaded = load::<ImplementationOverlay>(request.overlay)?;
+    let loaded = load_with::<ImplementationOverlay>(
+        request.overlay,
+        &LoadLimits::with_max_bytes(request.limits.max_document_bytes),
+    )?;
     let document = loaded.document;
     let overlay_dir = match request.overlay.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),

@@ -13,12 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
-use dcx_contracts::Sha256Hex;
 use dcx_contracts::bundle::{BundleRef, BundleRunner};
 use dcx_contracts::digest::{HashingReader, sha256_reader};
+use dcx_contracts::document::read_bounded;
+use dcx_contracts::{LoadError, Sha256Hex};
 use serde::Deserialize;
 
 use crate::Limits;
@@ -91,6 +92,10 @@ pub enum CheckError {
         #[source]
         source: io::Error,
     },
+    /// The sidecar or the statement is over the document size cap
+    /// ([`LoadError::TooLarge`]); it was not read.
+    #[error(transparent)]
+    TooLarge(LoadError),
     /// The sidecar is empty.
     #[error("checksum file {} is empty", .path.display())]
     SidecarEmpty {
@@ -114,6 +119,21 @@ pub enum CheckError {
         listed: String,
         /// The package's name.
         package: String,
+    },
+    /// The package is larger than [`Limits::max_package_bytes`].
+    #[error(
+        "{} has {} bytes, over the size cap of {limit} bytes; nothing was unpacked (raise --max-package-bytes if the package really is that large)",
+        .package.display(),
+        size.map_or_else(|| format!("more than {limit}"), |size| size.to_string())
+    )]
+    PackageTooLarge {
+        /// The package.
+        package: PathBuf,
+        /// Its size, when its metadata told; `None` when it grew past the
+        /// cap while being read.
+        size: Option<u64>,
+        /// The cap.
+        limit: u64,
     },
     /// The package digest differs.
     #[error("checksum mismatch for {}; expected {expected}, got {actual}", .package.display())]
@@ -178,16 +198,29 @@ pub fn package_check(request: &CheckRequest<'_>, progress: &dyn Progress) -> Res
     };
     let expected = match &request.expected {
         Expected::Digest(digest) => *digest,
-        Expected::Sidecar(path) => read_sidecar(path, &name)?,
+        Expected::Sidecar(path) => read_sidecar(path, &name, request.limits.max_document_bytes)?,
     };
 
     let file = File::open(package).map_err(read_error(package))?;
     let size = file.metadata().map_err(read_error(package))?.len();
+    let limit = request.limits.max_package_bytes;
+    let too_large = |size: Option<u64>| CheckError::PackageTooLarge {
+        package: package.to_path_buf(),
+        size,
+        limit,
+    };
+    if size > limit {
+        return Err(too_large(Some(size)));
+    }
     let actual = {
         let stage = StageGuard::start(progress, Stage::Hash, Some(size));
-        sha256_reader(ProgressReader::new(&file, &stage))
-            .map_err(read_error(package))?
-            .0
+        // One byte past the cap tells a file that grew from one at the cap.
+        let (digest, read) = sha256_reader(ProgressReader::new(&file, &stage).take(limit.saturating_add(1)))
+            .map_err(read_error(package))?;
+        if read > limit {
+            return Err(too_large(None));
+        }
+        digest
     };
     if actual != expected {
         return Err(CheckError::Checksum {
@@ -234,7 +267,13 @@ pub fn package_check(request: &CheckRequest<'_>, progress: &dyn Progress) -> Res
     let statement = if request.statement.is_none() && !statement_path.exists() {
         StatementCheck::Absent(statement_path)
     } else {
-        check_statement(&statement_path, &name, &actual, &meta.lock.root_bundle)?;
+        check_statement(
+            &statement_path,
+            &name,
+            &actual,
+            &meta.lock.root_bundle,
+            request.limits.max_document_bytes,
+        )?;
         StatementCheck::Verified(statement_path)
     };
 
@@ -252,10 +291,11 @@ pub fn package_check(request: &CheckRequest<'_>, progress: &dyn Progress) -> Res
 /// The digest a sidecar lists for `package_name`. As with upstream, the
 /// first line counts: a digest, then optionally the file name (two spaces,
 /// or sha256sum's ` *` binary marker), which must be the package's.
-fn read_sidecar(path: &Path, package_name: &str) -> Result<Sha256Hex, CheckError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CheckError::Read {
+fn read_sidecar(path: &Path, package_name: &str, max_bytes: u64) -> Result<Sha256Hex, CheckError> {
+    let bytes = read_capped(path, max_bytes)?;
+    let text = String::from_utf8(bytes).map_err(|_| CheckError::Read {
         path: path.to_path_buf(),
-        source,
+        source: io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
     })?;
     let line = text.lines().next().unwrap_or_default();
     if line.trim().is_empty() {
@@ -288,6 +328,17 @@ fn read_sidecar(path: &Path, package_name: &str) -> Result<Sha256Hex, CheckError
         });
     }
     Ok(digest)
+}
+
+/// The bytes of a sidecar or statement, refused unread over `max_bytes`.
+fn read_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, CheckError> {
+    read_bounded(path, max_bytes).map_err(|error| match error {
+        LoadError::Read { source, .. } => CheckError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => CheckError::TooLarge(other),
+    })
 }
 
 fn check_name(package: &Path, name: &str, root: &str, output: Option<&BundleRef>) -> Result<(), CheckError> {
@@ -335,15 +386,18 @@ struct LooseSubject {
 
 /// Checks that the statement at `path` is an in-toto Statement v1 about
 /// `name` with digest `sha256`; a dcx predicate must agree too.
-fn check_statement(path: &Path, name: &str, sha256: &Sha256Hex, bundle_id: &str) -> Result<(), CheckError> {
+fn check_statement(
+    path: &Path,
+    name: &str,
+    sha256: &Sha256Hex,
+    bundle_id: &str,
+    max_bytes: u64,
+) -> Result<(), CheckError> {
     let statement_error = |problems: Vec<String>| CheckError::Statement {
         path: path.to_path_buf(),
         problems,
     };
-    let bytes = std::fs::read(path).map_err(|source| CheckError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_capped(path, max_bytes)?;
     let statement: LooseStatement = serde_json::from_slice(&bytes)
         .map_err(|e| statement_error(vec![format!("not an in-toto Statement: {e}")]))?;
 

@@ -158,7 +158,7 @@ pub enum FetchError {
     },
     /// The package is larger than the cap.
     #[error(
-        "download from {location} is over the size cap of {limit} bytes ({detail}); nothing was unpacked (raise --max-download-bytes if the package really is that large)"
+        "download from {location} is over the size cap of {limit} bytes ({detail}); nothing was unpacked (raise --max-package-bytes if the package really is that large)"
     )]
     TooLarge {
         /// Where the package was fetched from.
@@ -450,7 +450,7 @@ mod tests {
             copy_capped(&[7u8; 11][..], io::sink(), None, &location, &limits, &NoProgress).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "download from stream is over the size cap of 10 bytes (the body kept coming past the cap); nothing was unpacked (raise --max-download-bytes if the package really is that large)"
+            "download from stream is over the size cap of 10 bytes (the body kept coming past the cap); nothing was unpacked (raise --max-package-bytes if the package really is that large)"
         );
     }
 

@@ -40,15 +40,23 @@ pub mod verify;
 
 use std::time::Duration;
 
-/// Bounds on what a package may cost to fetch and unpack.
+/// Bounds on what a package may cost to fetch and unpack, and on the
+/// documents read beside it. Each has a `dcx bundle` flag of the same name
+/// (`max_package_bytes` is `--max-package-bytes`, …); the table of every
+/// cap is in docs/ARCHITECTURE.md ("Resource caps").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The largest package accepted, in compressed bytes.
     pub max_package_bytes: u64,
     /// The largest total size of the unpacked files.
     pub max_unpacked_bytes: u64,
+    /// The largest single archive member, in bytes.
+    pub max_member_bytes: u64,
     /// The most archive entries, directories included.
     pub max_entries: u64,
+    /// The largest overlay, checksum file or in-toto statement read
+    /// (`dcx --max-document-bytes`).
+    pub max_document_bytes: u64,
     /// How long connecting to a server may take.
     pub connect_timeout: Duration,
     /// How long a whole download may take.
@@ -56,13 +64,17 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 1 GiB packages, 4 GiB unpacked, 200,000 entries: two orders of
-    /// magnitude above today's largest bundles, far below a full disk.
+    /// 1 GiB packages, 4 GiB unpacked, 1 GiB per member, 200,000 entries:
+    /// two orders of magnitude above today's largest bundles, far below a
+    /// full disk; 16 MiB documents
+    /// ([`dcx_contracts::document::DEFAULT_MAX_DOCUMENT_BYTES`]).
     fn default() -> Self {
         Self {
             max_package_bytes: 1 << 30,
             max_unpacked_bytes: 4 << 30,
+            max_member_bytes: 1 << 30,
             max_entries: 200_000,
+            max_document_bytes: dcx_contracts::document::DEFAULT_MAX_DOCUMENT_BYTES,
             connect_timeout: Duration::from_secs(30),
             download_timeout: Duration::from_secs(30 * 60),
         }

@@ -15,7 +15,7 @@
 //! update, gives the same bytes.
 
 use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::{BufWriter, Write as _};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use dcx_contracts::bundle::{BuildLock, BundleRef};
 use dcx_contracts::digest::sha256_reader;
 use dcx_contracts::document::to_bytes;
 use dcx_contracts::manifest::{PathError, TreeError, validate_relative_path};
-use dcx_contracts::{Format, SaveError, Sha256Hex, Timestamp, WriteError, atomic_write, save};
+use dcx_contracts::{Document, Format, SaveError, Sha256Hex, Timestamp, WriteError, atomic_write};
 
 use crate::archive::pack::{PackError, PackFile, PackOptions, PackSource, pack};
 use crate::intoto::{LEGACY_TYPE, PackagePredicate, Statement};
@@ -299,7 +299,8 @@ pub fn package_impl(
     atomic_write(&statement_path, &statement)?;
 
     let build_lock_path = tree.join(BUILD_LOCK_FILE_NAME);
-    save(
+    save_in_tree(
+        tree,
         &build_lock_path,
         &BuildLock {
             result_package_sha256: Some(sha256),
@@ -315,6 +316,57 @@ pub fn package_impl(
         bundle,
         build_lock: build_lock_path,
     })
+}
+
+/// [`save`](dcx_contracts::save) of a document into a bundle tree, with the
+/// temp file beside the tree instead of in it: a write killed before its
+/// rename must not leave a file in the tree that its manifest does not list
+/// (every later check of the tree, and packaging it again, would refuse it
+/// as an extra file). Where nothing can be written beside the tree (a
+/// read-only parent, another file system), the temp file goes in the tree
+/// as before.
+fn save_in_tree<D: Document>(tree: &Path, path: &Path, document: &D) -> Result<(), SaveError> {
+    let display = path.display().to_string();
+    let violations = document.validate();
+    if !violations.is_empty() {
+        return Err(SaveError::Invalid {
+            path: display,
+            document: D::NAME,
+            violations,
+        });
+    }
+    let bytes = to_bytes(document, D::FORMAT).map_err(|message| SaveError::Serialize {
+        path: display,
+        document: D::NAME,
+        message,
+    })?;
+    let write_error = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let beside = fs::canonicalize(tree)
+        .map_err(write_error)?
+        .parent()
+        .map(Path::to_path_buf);
+    let temp = beside.and_then(|dir| tempfile::Builder::new().prefix(".dcx-tmp-").tempfile_in(dir).ok());
+    let Some(mut temp) = temp else {
+        return Ok(atomic_write(path, &bytes)?);
+    };
+    temp.write_all(&bytes).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    crate::archive::set_mode(temp.path(), 0o644).map_err(write_error)?;
+    match temp.persist(path) {
+        Ok(_) => {}
+        Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => {
+            return Ok(atomic_write(path, &bytes)?);
+        }
+        Err(e) => return Err(write_error(e.error).into()),
+    }
+    #[cfg(unix)]
+    File::open(tree)
+        .and_then(|dir| dir.sync_all())
+        .map_err(write_error)?;
+    Ok(())
 }
 
 /// Every regular file below `root` as input for [`pack`], sorted bytewise

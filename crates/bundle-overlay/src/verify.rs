@@ -22,6 +22,7 @@ use std::path::Path;
 
 use dcx_contracts::bundle::{BuildLock, ResolvedBundleLock};
 use dcx_contracts::digest::sha256_bytes;
+use dcx_contracts::document::read_bounded;
 use dcx_contracts::manifest::{MANIFEST_FILE_NAME, ManifestError, Sha256Manifest, TreeDrift, TreeError};
 use dcx_contracts::{Format, LoadError, Sha256Hex, from_bytes};
 
@@ -88,6 +89,17 @@ pub enum VerifyError {
         /// The failure.
         #[source]
         source: TreeError,
+    },
+    /// A reserved file of a tree is larger than
+    /// [`crate::archive::MAX_RESERVED_FILE_BYTES`]; it was not read.
+    #[error("{origin}: {file} is larger than the {limit} bytes a manifest or lock may have")]
+    ReservedTooLarge {
+        /// The tree.
+        origin: String,
+        /// The file.
+        file: &'static str,
+        /// The cap.
+        limit: u64,
     },
     /// A reserved file could not be read.
     #[error("{origin}: cannot read {file}: {source}")]
@@ -198,13 +210,19 @@ impl BundleMeta {
     /// Reads and parses the reserved files at the root of tree `dir`.
     pub fn read_dir(dir: &Path) -> Result<Self, VerifyError> {
         let origin = dir.display().to_string();
-        let read = |file: &'static str| match std::fs::read(dir.join(file)) {
+        let limit = crate::archive::MAX_RESERVED_FILE_BYTES;
+        let read = |file: &'static str| match read_bounded(&dir.join(file), limit) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(VerifyError::Read {
+            Err(LoadError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(LoadError::Read { source, .. }) => Err(VerifyError::Read {
                 origin: origin.clone(),
                 file,
                 source,
+            }),
+            Err(_) => Err(VerifyError::ReservedTooLarge {
+                origin: origin.clone(),
+                file,
+                limit,
             }),
         };
         let manifest = read(MANIFEST_FILE_NAME)?;
@@ -356,6 +374,21 @@ mod tests {
             path: (*path).to_owned(),
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_tree_manifest_over_the_reserved_cap_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join(MANIFEST_FILE_NAME)).unwrap();
+        file.set_len(crate::archive::MAX_RESERVED_FILE_BYTES + 1).unwrap();
+        let error = BundleMeta::read_dir(dir.path()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: resolved_files.sha256 is larger than the 67108864 bytes a manifest or lock may have",
+                dir.path().display()
+            )
+        );
     }
 
     #[test]

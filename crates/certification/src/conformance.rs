@@ -13,12 +13,13 @@ use std::path::{Component, Path, PathBuf};
 
 use dcx_contracts::certification::{CertificateCheck, CheckStatus};
 use dcx_contracts::digest::sha256_bytes;
+use dcx_contracts::document::{LoadError, read_bounded};
 
 use crate::checks::{self, CONFORMANCE, FAILED_WITHOUT_PROCESS};
 
-/// The row of one case ref.
-pub(crate) fn case_check(spec_root: &Path, case_ref: &str) -> CertificateCheck {
-    let (status, detail) = match resolve(spec_root, case_ref) {
+/// The row of one case ref; a case file over `max_bytes` fails it unread.
+pub(crate) fn case_check(spec_root: &Path, case_ref: &str, max_bytes: u64) -> CertificateCheck {
+    let (status, detail) = match resolve(spec_root, case_ref, max_bytes) {
         Ok(found) => (CheckStatus::Pass, found),
         Err(reason) => (CheckStatus::Fail, reason),
     };
@@ -30,13 +31,16 @@ pub(crate) fn case_check(spec_root: &Path, case_ref: &str) -> CertificateCheck {
 }
 
 /// The pass detail, or the reason for failing.
-fn resolve(spec_root: &Path, case_ref: &str) -> Result<String, String> {
+fn resolve(spec_root: &Path, case_ref: &str, max_bytes: u64) -> Result<String, String> {
     let (path, id) = split_ref(case_ref)?;
     let file = spec_root.join(relative_path(path)?);
     let shown = file.display();
-    let bytes = std::fs::read(&file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("case file {shown} not found"),
-        _ => format!("cannot read case file {shown}: {e}"),
+    let bytes = read_bounded(&file, max_bytes).map_err(|e| match e {
+        LoadError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!("case file {shown} not found")
+        }
+        LoadError::Read { source, .. } => format!("cannot read case file {shown}: {source}"),
+        other => format!("case file {other}"),
     })?;
     let sha256 = sha256_bytes(&bytes);
     let text = std::str::from_utf8(&bytes)
@@ -144,7 +148,7 @@ text mentioning DCCONF-RCERT-004 without declaring it
     }
 
     fn check(root: &Path, case_ref: &str) -> (CheckStatus, i64, String) {
-        let row = case_check(root, case_ref);
+        let row = case_check(root, case_ref, 1 << 20);
         assert_eq!(row.group, "conformance");
         assert_eq!(row.id, format!("spec.{case_ref}"));
         (row.status, row.exit_code, row.detail)
@@ -233,6 +237,25 @@ text mentioning DCCONF-RCERT-004 without declaring it
                     "case file {} not found",
                     root.path().join("specs/03_conformance/gone.spec.md").display()
                 )
+            )
+        );
+    }
+
+    #[test]
+    fn a_case_file_over_the_document_cap_fails_unread() {
+        let root = spec_root();
+        let row = case_check(
+            root.path(),
+            "/specs/03_conformance/core.spec.md#DCCONF-RCERT-001",
+            10,
+        );
+        assert_eq!(row.status, CheckStatus::Fail);
+        assert_eq!(
+            row.detail,
+            format!(
+                "case file {}: the document has {} bytes, over the cap of 10 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+                root.path().join("specs/03_conformance/core.spec.md").display(),
+                CASES.len()
             )
         );
     }

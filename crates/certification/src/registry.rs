@@ -2,16 +2,16 @@
 
 use std::path::Path;
 
-use dcx_contracts::Loaded;
 use dcx_contracts::certification::{CertificationRegistry, RegistryLane};
 use dcx_contracts::intent::{REGISTRY_REF_PATH, RegistryRef};
+use dcx_contracts::{LoadLimits, Loaded};
 
 use crate::error::CertifyError;
 
 /// Loads and validates the registry (content version 2). Errors name the
 /// file and the offending field.
-pub(crate) fn load(path: &Path) -> Result<Loaded<CertificationRegistry>, CertifyError> {
-    Ok(dcx_contracts::load::<CertificationRegistry>(path)?)
+pub(crate) fn load(path: &Path, limits: &LoadLimits) -> Result<Loaded<CertificationRegistry>, CertifyError> {
+    Ok(dcx_contracts::load_with::<CertificationRegistry>(path, limits)?)
 }
 
 /// The lane with `runner_id` and its index in `/runners`, or an error

@@ -27,7 +27,7 @@ use dcx_contracts::certification::{
     CERTIFICATE_REGISTRY_REF_VERSION, CertificationRegistry, ExecutionCertificate, payload_sha256_of_value,
 };
 use dcx_contracts::digest::Sha256Hex;
-use dcx_contracts::document::{Document, Format, LoadError, parse};
+use dcx_contracts::document::{Document, Format, LoadError, LoadLimits, parse, read_bounded};
 use dcx_contracts::intent::{ExecutionIntent, RegistryRef};
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -144,6 +144,10 @@ pub enum VerifyError {
     /// The registry given to compare against is missing or invalid.
     #[error(transparent)]
     Registry(#[from] LoadError),
+    /// The certificate file is over the document size cap
+    /// ([`LoadError::TooLarge`]); nothing was read.
+    #[error(transparent)]
+    CertificateTooLarge(LoadError),
     /// The generated certificate schema does not compile (a dcx bug).
     #[error("the generated certificate schema does not compile: {message}")]
     Schema {
@@ -162,18 +166,32 @@ pub struct RegistryInput<'a> {
 }
 
 /// Verifies the certificate at `path`; with `registry`, also against the
-/// registry at that path (loaded and validated first).
+/// registry at that path (loaded and validated first). Both files are
+/// capped at [`dcx_contracts::document::DEFAULT_MAX_DOCUMENT_BYTES`].
 pub fn verify_file(path: &Path, registry: Option<&Path>) -> Result<Verification, VerifyError> {
+    verify_file_with(path, registry, &LoadLimits::default())
+}
+
+/// [`verify_file`] with an explicit document size cap for the certificate
+/// and the registry.
+pub fn verify_file_with(
+    path: &Path,
+    registry: Option<&Path>,
+    limits: &LoadLimits,
+) -> Result<Verification, VerifyError> {
     let loaded = match registry {
         Some(registry_path) => Some((
-            dcx_contracts::load::<CertificationRegistry>(registry_path)?.document,
+            dcx_contracts::load_with::<CertificationRegistry>(registry_path, limits)?.document,
             registry_path.display().to_string(),
         )),
         None => None,
     };
-    let bytes = std::fs::read(path).map_err(|source| VerifyError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = read_bounded(path, limits.max_bytes).map_err(|error| match error {
+        LoadError::Read { source, .. } => VerifyError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => VerifyError::CertificateTooLarge(other),
     })?;
     let registry = loaded
         .as_ref()

@@ -22,7 +22,9 @@ use dcx_bundle_overlay::install::{InstallRequest, install, install_check};
 use dcx_bundle_overlay::package::{PackageOutcome, PackageRequest, package_impl};
 use dcx_bundle_overlay::progress::{NoProgress, Progress, Stage};
 use dcx_contracts::bundle::{BundleRunner, LockSource, ProjectBundleLock};
-use dcx_contracts::{Sha256Hex, Timestamp, load};
+use dcx_contracts::{LoadLimits, Sha256Hex, Timestamp, load_with};
+
+use crate::size::parse_size;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code of a negative verdict.
@@ -90,23 +92,35 @@ struct TimeArgs {
 
 #[derive(Debug, Args)]
 struct LimitArgs {
-    /// The largest package accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_package_bytes)]
-    max_download_bytes: u64,
-    /// The largest total unpacked size, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_unpacked_bytes)]
+    /// The largest package accepted, downloaded or local (bytes, or
+    /// KiB/MiB/GiB).
+    #[arg(
+        long,
+        visible_alias = "max-download-bytes",
+        value_name = "SIZE",
+        default_value = "1GiB",
+        value_parser = parse_size
+    )]
+    max_package_bytes: u64,
+    /// The largest total unpacked size (bytes, or KiB/MiB/GiB).
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
     max_unpacked_bytes: u64,
-    /// The most archive entries.
+    /// The largest single archive member (bytes, or KiB/MiB/GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    max_member_bytes: u64,
+    /// The most archive entries, directories included.
     #[arg(long, value_name = "COUNT", default_value_t = Limits::default().max_entries)]
     max_entries: u64,
 }
 
 impl LimitArgs {
-    fn limits(&self) -> Limits {
+    fn limits(&self, documents: LoadLimits) -> Limits {
         Limits {
-            max_package_bytes: self.max_download_bytes,
+            max_package_bytes: self.max_package_bytes,
             max_unpacked_bytes: self.max_unpacked_bytes,
+            max_member_bytes: self.max_member_bytes,
             max_entries: self.max_entries,
+            max_document_bytes: documents.max_bytes,
             ..Limits::default()
         }
     }
@@ -210,14 +224,14 @@ struct InstallCheckArgs {
     workspace: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: BundleArgs) -> ExitCode {
+pub(crate) fn run(args: BundleArgs, documents: LoadLimits) -> ExitCode {
     let outcome = match args.command {
-        BundleCommand::BuildImpl(args) => run_build_impl(&args),
+        BundleCommand::BuildImpl(args) => run_build_impl(&args, documents),
         BundleCommand::PackageImpl(args) => run_package_impl(&args),
-        BundleCommand::Build(args) => run_build(&args),
-        BundleCommand::PackageCheck(args) => run_package_check(&args),
-        BundleCommand::Install(args) => run_install(&args),
-        BundleCommand::InstallCheck(args) => run_install_check(&args),
+        BundleCommand::Build(args) => run_build(&args, documents),
+        BundleCommand::PackageCheck(args) => run_package_check(&args, documents),
+        BundleCommand::Install(args) => run_install(&args, documents),
+        BundleCommand::InstallCheck(args) => run_install_check(&args, documents),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -247,9 +261,9 @@ impl Failure {
     }
 }
 
-fn run_build_impl(args: &BuildImplArgs) -> Result<(), Failure> {
+fn run_build_impl(args: &BuildImplArgs, documents: LoadLimits) -> Result<(), Failure> {
     let now = now(&args.time)?;
-    let outcome = build(&args.overlay, &args.out, now)?;
+    let outcome = build(&args.overlay, &args.out, now, documents)?;
     print_build(&outcome);
     Ok(())
 }
@@ -261,17 +275,22 @@ fn run_package_impl(args: &PackageImplArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn run_build(args: &BuildArgs) -> Result<(), Failure> {
+fn run_build(args: &BuildArgs, documents: LoadLimits) -> Result<(), Failure> {
     let now = now(&args.time)?;
     let tree = args.tree.clone().unwrap_or_else(|| args.out.join("tree"));
-    let built = build(&args.overlay, &tree, now)?;
+    let built = build(&args.overlay, &tree, now, documents)?;
     print_build(&built);
     let packaged = package(&tree, &args.out, now, &args.pack)?;
     print_package(&packaged);
     Ok(())
 }
 
-fn build(args: &OverlayArgs, out: &Path, now: Timestamp) -> Result<BuildOutcome, Failure> {
+fn build(
+    args: &OverlayArgs,
+    out: &Path,
+    now: Timestamp,
+    documents: LoadLimits,
+) -> Result<BuildOutcome, Failure> {
     let tooling_version = tooling_version();
     let request = BuildRequest {
         overlay: &args.overlay,
@@ -284,7 +303,7 @@ fn build(args: &OverlayArgs, out: &Path, now: Timestamp) -> Result<BuildOutcome,
         },
         now,
         tooling_version: &tooling_version,
-        limits: args.limits.limits(),
+        limits: args.limits.limits(documents),
     };
     let outcome = with_progress(|progress| build_impl(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
@@ -338,7 +357,7 @@ fn print_package(outcome: &PackageOutcome) {
     );
 }
 
-fn run_package_check(args: &PackageCheckArgs) -> Result<(), Failure> {
+fn run_package_check(args: &PackageCheckArgs, documents: LoadLimits) -> Result<(), Failure> {
     let expected = match &args.sha256 {
         Some(text) => match Sha256Hex::parse(text) {
             Ok(digest) => Expected::Digest(digest),
@@ -350,7 +369,7 @@ fn run_package_check(args: &PackageCheckArgs) -> Result<(), Failure> {
         package: &args.package,
         expected,
         statement: args.statement.as_deref(),
-        limits: args.limits.limits(),
+        limits: args.limits.limits(documents),
     };
     let report = with_progress(|progress| package_check(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
@@ -375,8 +394,9 @@ fn run_package_check(args: &PackageCheckArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn load_lock(path: &Path) -> Result<ProjectBundleLock, Failure> {
-    let loaded = load::<ProjectBundleLock>(path).map_err(|error| Failure::usage(error.to_string()))?;
+fn load_lock(path: &Path, documents: &LoadLimits) -> Result<ProjectBundleLock, Failure> {
+    let loaded =
+        load_with::<ProjectBundleLock>(path, documents).map_err(|error| Failure::usage(error.to_string()))?;
     for warning in &loaded.warnings {
         eprintln!("warning: {}: {warning}", path.display());
     }
@@ -393,14 +413,14 @@ fn workspace_of(lock: &Path, workspace: Option<&Path>) -> PathBuf {
     }
 }
 
-fn run_install(args: &InstallArgs) -> Result<(), Failure> {
-    let lock = load_lock(&args.lock)?;
+fn run_install(args: &InstallArgs, documents: LoadLimits) -> Result<(), Failure> {
+    let lock = load_lock(&args.lock, &documents)?;
     let workspace = workspace_of(&args.lock, args.workspace.as_deref());
     let request = InstallRequest {
         lock: &lock,
         lock_path: &args.lock,
         workspace: &workspace,
-        limits: args.limits.limits(),
+        limits: args.limits.limits(documents),
     };
     let installed = with_progress(|progress| install(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
@@ -420,8 +440,8 @@ fn run_install(args: &InstallArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn run_install_check(args: &InstallCheckArgs) -> Result<(), Failure> {
-    let lock = load_lock(&args.lock)?;
+fn run_install_check(args: &InstallCheckArgs, documents: LoadLimits) -> Result<(), Failure> {
+    let lock = load_lock(&args.lock, &documents)?;
     let workspace = workspace_of(&args.lock, args.workspace.as_deref());
     let checked = install_check(&lock, &args.lock, &workspace).map_err(|error| {
         let configuration = matches!(error, dcx_bundle_overlay::install::InstallCheckError::Plan(_));
@@ -535,5 +555,19 @@ impl Progress for Bars {
         {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_cap_defaults_in_help_are_the_library_defaults() {
+        let defaults = Limits::default();
+        assert_eq!(parse_size("1GiB"), Ok(defaults.max_package_bytes));
+        assert_eq!(parse_size("4GiB"), Ok(defaults.max_unpacked_bytes));
+        assert_eq!(parse_size("1GiB"), Ok(defaults.max_member_bytes));
+        assert_eq!(defaults.max_document_bytes, LoadLimits::default().max_bytes);
     }
 }

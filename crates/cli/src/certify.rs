@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use dcx_certification::verify::{FindingKind, verify_file};
+use dcx_certification::verify::{FindingKind, verify_file_with};
 use dcx_certification::{CertifySettings, certify, parse_duration, verdict_line};
-use dcx_contracts::Timestamp;
+use dcx_contracts::{LoadLimits, Timestamp};
 
 /// The registry read when `--registry` is not given, relative to the
 /// working directory (a checkout of the control-plane repository).
@@ -86,18 +86,18 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
-pub(crate) fn run(args: CertifyArgs) -> ExitCode {
+pub(crate) fn run(args: CertifyArgs, documents: LoadLimits) -> ExitCode {
     match args.action {
         Some(Action::Verify {
             certificate,
             registry,
             strict,
-        }) => run_verify(&certificate, registry.as_deref(), strict),
-        None => run_certify(args.lane),
+        }) => run_verify(&certificate, registry.as_deref(), strict, &documents),
+        None => run_certify(args.lane, documents),
     }
 }
 
-fn run_certify(args: LaneArgs) -> ExitCode {
+fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
     // clap enforces --runner when no subcommand is given.
     let Some(runner_id) = args.runner else {
         eprintln!("error: --runner is required");
@@ -125,6 +125,7 @@ fn run_certify(args: LaneArgs) -> ExitCode {
             .now
             .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now())),
         timeout: args.timeout,
+        documents,
     };
     match certify(&settings) {
         Ok(certification) => {
@@ -169,8 +170,8 @@ fn head_commit(dir: &Path) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool) -> ExitCode {
-    let verification = match verify_file(certificate, registry) {
+fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool, documents: &LoadLimits) -> ExitCode {
+    let verification = match verify_file_with(certificate, registry, documents) {
         Ok(verification) => verification,
         Err(error) => {
             eprintln!("error: {error}");

@@ -7,19 +7,33 @@
 mod bundle;
 mod certify;
 mod run_artifacts;
+mod size;
 mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use dcx_contracts::documents;
+use dcx_contracts::{LoadLimits, documents};
 
 #[derive(Parser)]
 #[command(name = "dcx", version, about = "The control plane for runner contracts")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The largest document any command reads (bytes, or KiB/MiB/GiB).
+    ///
+    /// Registries, catalogs, overlays, bundles.lock.yaml, matrices,
+    /// certificates, products.json, last_run.json, case files, checksum
+    /// files and in-toto statements: a larger file is refused unread.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        default_value = "16MiB",
+        value_parser = size::parse_size
+    )]
+    max_document_bytes: u64,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +88,7 @@ fn document_kind_ids() -> clap::builder::PossibleValuesParser {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let documents = LoadLimits::with_max_bytes(cli.max_document_bytes);
     match cli.command {
         Command::Validate {
             kind,
@@ -91,21 +106,26 @@ fn main() -> ExitCode {
                 eprintln!("error: --kind is required");
                 return ExitCode::from(2);
             };
-            validate(kind, strict, &files)
+            validate(kind, strict, &files, &documents)
         }
-        Command::Certify(args) => certify::run(args),
-        Command::Bundle(args) => bundle::run(args),
-        Command::Status(args) => status::run(args),
-        Command::Fleet(args) => run_artifacts::fleet::run(args),
-        Command::Runs(args) => run_artifacts::runs::run(args),
-        Command::Dash(args) => run_artifacts::dash::run(args),
+        Command::Certify(args) => certify::run(args, documents),
+        Command::Bundle(args) => bundle::run(args, documents),
+        Command::Status(args) => status::run(args, documents),
+        Command::Fleet(args) => run_artifacts::fleet::run(args, documents),
+        Command::Runs(args) => run_artifacts::runs::run(args, documents),
+        Command::Dash(args) => run_artifacts::dash::run(args, documents),
     }
 }
 
-fn validate(kind: &documents::DocumentKind, strict: bool, files: &[PathBuf]) -> ExitCode {
+fn validate(
+    kind: &documents::DocumentKind,
+    strict: bool,
+    files: &[PathBuf],
+    limits: &LoadLimits,
+) -> ExitCode {
     let mut failed = 0usize;
     for file in files {
-        match kind.check_file(file) {
+        match kind.check_file_with(file, limits) {
             Ok(warnings) => {
                 for warning in &warnings {
                     let level = if strict { "error" } else { "warning" };

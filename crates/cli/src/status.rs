@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use dcx_contracts::Timestamp;
 use dcx_contracts::status::{CommandStatus, FreshnessState, LaneClass, OverallStatus};
+use dcx_contracts::{LoadLimits, Timestamp};
 use dcx_status_ingest::gate::{self, GateSettings};
 use dcx_status_ingest::ingest::{self, ArtifactPaths, IngestInputs, IngestSettings, Progress, Silent};
 use dcx_status_ingest::policy::{self, DEFAULT_MAX_AGE_HOURS};
@@ -36,10 +36,12 @@ enum StatusCommand {
     /// Ingest every registry lane's status report into the matrix.
     ///
     /// Writes runner-status-matrix.json, runner-status-matrix.md and
-    /// runner-status-ingest-log.json whatever fails, prints the Markdown
-    /// matrix, then exits: 0; with --enforce-freshness 1 when a required lane
-    /// is blocking_fail or an active compatibility lane is stale or missing;
-    /// 2 when the registry or catalog cannot be loaded (or on bad flags).
+    /// runner-status-ingest-log.json whatever fails, then the state file
+    /// (--state-file) that detects rollbacks, prints the Markdown matrix,
+    /// then exits: 0; with --enforce-freshness 1 when a required lane is
+    /// blocking_fail or an active compatibility lane is stale or missing; 2
+    /// when the registry or catalog cannot be loaded, an artifact or the
+    /// state cannot be written (or on bad flags).
     ///
     /// A flag given twice takes its last value, so wrappers such as
     /// `cargo xtask ingest` can pass defaults that the user overrides.
@@ -81,6 +83,19 @@ struct IngestArgs {
     /// Where the ingest log goes.
     #[arg(long, default_value = ".artifacts/runner-status-ingest-log.json")]
     log_json: PathBuf,
+    /// The state file that remembers each lane's newest accepted report: a
+    /// report older than it is a rollback (`rollback_detected`). Read at the
+    /// start, written after the artifacts; a corrupt one is kept as
+    /// `<name>.corrupt-<now>` and rebuilt.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".artifacts/runner-status-ingest-state.json"
+    )]
+    state_file: PathBuf,
+    /// Neither read nor write the state file: no rollback detection.
+    #[arg(long)]
+    no_state: bool,
     /// The SLO, in hours, of lanes without `freshness_slo_hours`.
     #[arg(long, value_name = "HOURS", default_value_t = DEFAULT_MAX_AGE_HOURS)]
     max_age_hours: u64,
@@ -108,6 +123,14 @@ struct IngestArgs {
     /// only api.github.com and github.com receive it. Repeatable.
     #[arg(long = "token-host", value_name = "HOST")]
     token_hosts: Vec<String>,
+    /// The largest release metadata document accepted per lane (bytes, or
+    /// KiB/MiB/GiB); a larger one makes the lane missing.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = crate::size::parse_size)]
+    max_metadata_bytes: u64,
+    /// The largest status report accepted per lane (bytes, or KiB/MiB/GiB);
+    /// a larger one makes the lane missing.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = crate::size::parse_size)]
+    max_report_bytes: u64,
     /// Do not print the Markdown matrix.
     #[arg(long, short)]
     quiet: bool,
@@ -196,10 +219,10 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-pub(crate) fn run(args: StatusArgs) -> ExitCode {
+pub(crate) fn run(args: StatusArgs, documents: LoadLimits) -> ExitCode {
     match args.command {
-        StatusCommand::Ingest(args) => run_ingest(args),
-        StatusCommand::CheckFreshness(args) => run_gate(args),
+        StatusCommand::Ingest(args) => run_ingest(args, documents),
+        StatusCommand::CheckFreshness(args) => run_gate(args, documents),
         StatusCommand::Report(args) => run_report(args),
     }
 }
@@ -233,7 +256,7 @@ fn progress_bar() -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn run_ingest(args: IngestArgs) -> ExitCode {
+fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
     let now = args.now.unwrap_or_else(clock);
     let mut token_hosts: Vec<String> = FetchSettings::default().token_hosts;
     token_hosts.extend(args.token_hosts);
@@ -249,12 +272,31 @@ fn run_ingest(args: IngestArgs) -> ExitCode {
             offline: args.offline,
             user_agent: concat!("dcx/", env!("CARGO_PKG_VERSION")).to_owned(),
             proxy_from_env: true,
+            metadata_cap: args.max_metadata_bytes,
+            report_cap: args.max_report_bytes,
             ..FetchSettings::default()
         },
+        documents,
     };
+    let paths = ArtifactPaths {
+        matrix_json: args.out_json,
+        matrix_md: args.out_md,
+        log_json: args.log_json,
+    };
+    let state = (!args.no_state).then_some(args.state_file);
+    if let Some(state) = &state
+        && [&paths.matrix_json, &paths.matrix_md, &paths.log_json].contains(&state)
+    {
+        eprintln!(
+            "error: --state-file {} is also an artifact path; give the state a file of its own",
+            state.display()
+        );
+        return ExitCode::from(USAGE);
+    }
     let inputs = IngestInputs {
         registry: args.registry,
         catalog: args.catalog,
+        state,
     };
     let bar = progress_bar();
     let progress: Arc<dyn Progress> = match &bar {
@@ -269,13 +311,14 @@ fn run_ingest(args: IngestArgs) -> ExitCode {
         eprintln!("warning: {warning}");
     }
 
-    let paths = ArtifactPaths {
-        matrix_json: args.out_json,
-        matrix_md: args.out_md,
-        log_json: args.log_json,
-    };
     let markdown = outcome.markdown();
     let written = ingest::write_artifacts(&outcome, &markdown, &paths);
+    // The state last, and only once the artifacts that show its lanes are
+    // written: it must never get ahead of the published matrix.
+    let state_written = match (&written, &outcome.state) {
+        (Ok(()), Some(update)) => Some(update.write().map(|()| &update.path)),
+        _ => None,
+    };
     github_step_summary(&markdown);
     if github_actions() {
         if let Some(error) = &outcome.config_error {
@@ -296,12 +339,17 @@ fn run_ingest(args: IngestArgs) -> ExitCode {
         }
         Err(e) => eprintln!("error: {e}"),
     }
+    match &state_written {
+        Some(Ok(path)) => eprintln!("wrote {}", path.display()),
+        Some(Err(e)) => eprintln!("error: {e}"),
+        None => {}
+    }
 
     if let Some(error) = &outcome.config_error {
         eprintln!("error: {error}");
         return ExitCode::from(USAGE);
     }
-    if written.is_err() {
+    if written.is_err() || matches!(state_written, Some(Err(_))) {
         return ExitCode::from(USAGE);
     }
     let breaches = outcome.breaches();
@@ -323,10 +371,11 @@ fn run_ingest(args: IngestArgs) -> ExitCode {
     }
 }
 
-fn run_gate(args: GateArgs) -> ExitCode {
+fn run_gate(args: GateArgs, documents: LoadLimits) -> ExitCode {
     let settings = GateSettings {
         now: args.now.unwrap_or_else(clock),
         max_age_hours: args.max_age_hours,
+        documents,
     };
     let report = match gate::check_file(&args.matrix, &settings) {
         Ok(report) => report,
@@ -486,6 +535,17 @@ fn escape_property(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_cap_defaults_in_help_are_the_library_defaults() {
+        use dcx_status_ingest::source::{DEFAULT_METADATA_CAP, DEFAULT_REPORT_CAP};
+        assert_eq!(crate::size::parse_size("4MiB"), Ok(DEFAULT_METADATA_CAP));
+        assert_eq!(crate::size::parse_size("1MiB"), Ok(DEFAULT_REPORT_CAP));
+        assert_eq!(
+            crate::size::parse_size("16MiB"),
+            Ok(dcx_contracts::document::DEFAULT_MAX_DOCUMENT_BYTES)
+        );
+    }
 
     #[test]
     fn workflow_command_escaping() {

@@ -361,3 +361,130 @@ fn overlapping_lock_exits_2_naming_both_entries() {
         );
     }
 }
+
+/// Every bundle size cap has a flag: over it the command exits 1 and
+/// writes nothing; the default (or a raised cap) passes.
+#[test]
+fn size_cap_flags_refuse_and_raising_them_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // `build` stages its tree in OUT, so OUT may exist, but empty: no
+    // tree, no package, no staging directory left behind.
+    let nothing_written = |out: &Path| {
+        let left: Vec<_> = fs::read_dir(out)
+            .map(|entries| entries.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{} holds {left:?}", out.display());
+    };
+
+    // --max-package-bytes (and its old name) on the base package.
+    for flag in ["--max-package-bytes", "--max-download-bytes"] {
+        let output = run(build(&out).args([flag, "1KiB"]));
+        assert_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with("error: base package: download from ")
+                && stderr.contains(" is over the size cap of 1024 bytes (the file has ")
+                && stderr.ends_with(
+                    " bytes); nothing was unpacked (raise --max-package-bytes if the package really is that large)\n"
+                ),
+            "{stderr}"
+        );
+        nothing_written(&out);
+    }
+    // --max-member-bytes, --max-unpacked-bytes, --max-entries on its members.
+    for (flag, value, expected) in [
+        (
+            "--max-member-bytes",
+            "1",
+            "bytes, over the cap of 1 bytes for one member; refusing to unpack (raise --max-member-bytes if the bundle really has a file that large)\n",
+        ),
+        (
+            "--max-unpacked-bytes",
+            "1",
+            "takes the unpacked size past the cap of 1 bytes; refusing to unpack (raise --max-unpacked-bytes if the bundle really is that large)\n",
+        ),
+        (
+            "--max-entries",
+            "1",
+            "the archive has more than 1 entries; refusing to unpack it (raise --max-entries if the bundle really is that large)\n",
+        ),
+    ] {
+        let output = run(build(&out).args([flag, value]));
+        assert_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with("error: base package ") && stderr.ends_with(expected),
+            "{flag}: {stderr}"
+        );
+        nothing_written(&out);
+    }
+    // --max-document-bytes on the overlay: a configuration error.
+    let output = run(build(&out).args(["--max-document-bytes", "100"]));
+    assert_exit(&output, 2);
+    let overlay_size = fs::metadata(repo(OVERLAY)).unwrap().len();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {}: the document has {overlay_size} bytes, over the cap of 100 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n",
+            repo(OVERLAY).display()
+        )
+    );
+    nothing_written(&out);
+
+    // The defaults pass.
+    assert_exit(&run(&mut build(&out)), 0);
+    let package = out.join(PACKAGE);
+
+    // package-check: the member cap names the first member over it.
+    let sizes: Vec<(String, u64)> = {
+        let file = fs::File::open(&package).unwrap();
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                (name, entry.size())
+            })
+            .collect()
+    };
+    let largest = sizes.iter().map(|(_, size)| *size).max().unwrap();
+    let (first_big, _) = sizes.iter().find(|(_, size)| *size == largest).unwrap();
+    let check = |args: &[&str]| {
+        run(dcx()
+            .args(["bundle", "package-check", "--package"])
+            .arg(&package)
+            .args(args))
+    };
+    let output = check(&["--max-member-bytes", &(largest - 1).to_string()]);
+    assert_exit(&output, 1);
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {}: entry {first_big:?} has {largest} bytes, over the cap of {} bytes for one member; refusing to unpack (raise --max-member-bytes if the bundle really has a file that large)\n",
+            package.display(),
+            largest - 1
+        )
+    );
+    assert_exit(&check(&["--max-member-bytes", &largest.to_string()]), 0);
+    let total: u64 = sizes.iter().map(|(_, size)| *size).sum();
+    assert_exit(&check(&["--max-unpacked-bytes", &(total - 1).to_string()]), 1);
+    assert_exit(&check(&["--max-unpacked-bytes", &total.to_string()]), 0);
+    let entries = sizes.len().to_string();
+    assert_exit(&check(&["--max-entries", &(sizes.len() - 1).to_string()]), 1);
+    assert_exit(&check(&["--max-entries", &entries]), 0);
+    let package_size = fs::metadata(&package).unwrap().len();
+    let output = check(&["--max-package-bytes", &(package_size - 1).to_string()]);
+    assert_exit(&output, 1);
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {} has {package_size} bytes, over the size cap of {} bytes; nothing was unpacked (raise --max-package-bytes if the package really is that large)\n",
+            package.display(),
+            package_size - 1
+        )
+    );
+    assert_exit(&check(&["--max-package-bytes", &package_size.to_string()]), 0);
+}

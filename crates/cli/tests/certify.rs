@@ -464,3 +464,54 @@ fn verify_names_a_flipped_byte_and_intent_drift() {
         ["FAIL: out/runner-certification-rust.json: 2 problem(s)"]
     );
 }
+
+#[test]
+fn verify_refuses_a_certificate_over_max_document_bytes() {
+    let f6 = repo().join("specs/examples/runner_execution_certificate_v1/invalid/upstream-f6-python.json");
+    let size = std::fs::metadata(&f6).unwrap().len();
+    let f6 = f6.to_str().unwrap();
+    let cap = (size - 1).to_string();
+    let out = dcx(
+        &repo(),
+        &["certify", "verify", f6, "--max-document-bytes", &cap],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: {f6}: the document has {size} bytes, over the cap of {cap} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n"
+        )
+    );
+    let cap = size.to_string();
+    let out = dcx(
+        &repo(),
+        &["certify", "verify", f6, "--max-document-bytes", &cap],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The registry given to compare against is capped too.
+    let registry = registry();
+    let registry_size = std::fs::metadata(&registry).unwrap().len();
+    let out = dcx(
+        &repo(),
+        &[
+            "certify",
+            "verify",
+            f6,
+            "--registry",
+            registry.to_str().unwrap(),
+            "--max-document-bytes",
+            &cap,
+        ],
+        &[],
+    );
+    if registry_size > size {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("raise --max-document-bytes"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

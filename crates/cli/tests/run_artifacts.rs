@@ -640,3 +640,52 @@ fn render_without_a_registry_shows_a_fleet_error_and_exits_2() {
     );
     assert!(html.contains("data-product-id=\"spec-kit\""));
 }
+
+// ------------------------------------------------------ resource caps
+
+#[test]
+fn dash_documents_and_junit_are_capped_by_their_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    register(dir.path(), "codemonkeys-dash");
+    let products = dir.path().join("dash/products.json");
+    let size = std::fs::metadata(&products).unwrap().len();
+
+    // products.json over --max-document-bytes: list and record refuse it
+    // (exit 2) and nothing is recorded.
+    let cap = (size - 1).to_string();
+    let out = dcx(dir.path(), &["fleet", "list", "--max-document-bytes", &cap]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: dash/products.json: the document has {size} bytes, over the cap of {cap} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n"
+        )
+    );
+    let out = record(dir.path(), &["--max-document-bytes", &cap], "true");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!dir.path().join("dash/runs/codemonkeys-dash").exists());
+
+    // --max-junit-bytes: the run is recorded, the JUnit file is not read.
+    let junit = "<testsuite name=\"s\"><testcase name=\"a\"/></testsuite>";
+    let script = format!("printf '{junit}' > junit.xml");
+    let out = record(
+        dir.path(),
+        &["--junit", "junit.xml", "--max-junit-bytes", "10"],
+        &script,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--junit junit.xml: not converted: the file has {} bytes, over the cap of 10 bytes (raise --max-junit-bytes if it really is that large)",
+            junit.len()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = record(dir.path(), &["--junit", "junit.xml"], &script);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        last_run(dir.path(), "codemonkeys-dash")["summary"],
+        "junit: 1 passed, 0 failed"
+    );
+}

@@ -66,6 +66,9 @@ const ARTIFACTS: [&str; 3] = [
     ".artifacts/runner-status-ingest-log.json",
 ];
 
+/// The state file ingest writes after the artifacts (`--state-file`).
+const STATE: &str = ".artifacts/runner-status-ingest-state.json";
+
 #[test]
 fn a_healthy_ingest_prints_the_matrix_and_exits_0_even_when_enforcing() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +83,10 @@ fn a_healthy_ingest_prints_the_matrix_and_exits_0_even_when_enforcing() {
     assert_eq!(stdout, read(dir.path().join(ARTIFACTS[1])));
     assert_eq!(
         text(&out.stderr),
-        ARTIFACTS.map(|a| format!("wrote {a}\n")).concat()
+        format!(
+            "{}wrote {STATE}\n",
+            ARTIFACTS.map(|a| format!("wrote {a}\n")).concat()
+        )
     );
 }
 
@@ -333,6 +339,155 @@ fn check_freshness_gates_on_the_matrix_at_now() {
     );
 }
 
+/// A registry with one required lane, `rust`, whose release and report are
+/// local files beside it (`release.json`, `report.json`).
+fn one_local_lane(dir: &Path) {
+    let registry = "version: 2
+certificate_schema_ref: /specs/schemas/runner_execution_certificate_v1.schema.json
+runners:
+  - runner_id: rust
+    class: required
+    status: active
+    entrypoints:
+      public_adapter: dc-runner
+      implementation_repo: dc-runner-rust
+    artifact_contract:
+      json_out: /.artifacts/runner-certification-{runner}.json
+      md_out: /.artifacts/runner-certification-{runner}.md
+    status_exchange:
+      source_kind: release_asset
+      release_api_url: release.json
+      report_asset_name: runner-status-report-v1.json
+      matrix_role: required
+      freshness_slo_hours: 72
+";
+    std::fs::write(dir.join("registry.yaml"), registry).unwrap();
+}
+
+/// Publishes the example rust report as `release_version`, generated at `generated_at`.
+fn publish_rust(dir: &Path, release_version: &str, generated_at: &str) {
+    let report = read(repo(
+        "specs/examples/runner_status_report_v1/local-lane-rust.json",
+    ))
+    .replace("\"local-example\"", &format!("{release_version:?}"))
+    .replace("\"2026-02-20T00:00:00Z\"", &format!("{generated_at:?}"));
+    std::fs::write(dir.join("report.json"), report).unwrap();
+    let release = serde_json::json!({
+        "tag_name": release_version,
+        "assets": [{"name": "runner-status-report-v1.json", "browser_download_url": "report.json"}],
+    });
+    std::fs::write(dir.join("release.json"), release.to_string()).unwrap();
+}
+
+#[test]
+fn a_rolled_back_report_blocks_and_the_state_file_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    one_local_lane(dir.path());
+    let state = dir.path().join("state/ingest-state.json");
+    let run = |now: &str, extra: &[&str]| {
+        let args = [
+            &["--state-file", "state/ingest-state.json", "--now", now][..],
+            &["--enforce-freshness", "-q"],
+            extra,
+        ]
+        .concat();
+        ingest(dir.path(), "registry.yaml", &args)
+    };
+
+    publish_rust(dir.path(), "v1.4.0", "2026-11-20T00:00:00Z");
+    let first = run("2026-11-21T12:00:00Z", &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(
+        text(&first.stderr),
+        format!(
+            "{}wrote state/ingest-state.json\n",
+            ARTIFACTS.map(|a| format!("wrote {a}\n")).concat()
+        )
+    );
+    assert!(
+        !dir.path().join(STATE).exists(),
+        "--state-file replaces the default"
+    );
+    let accepted = json(state.clone());
+
+    // An older report, still within the 72 h SLO: only the state can tell.
+    publish_rust(dir.path(), "v1.3.0", "2026-11-19T00:00:00Z");
+    let second = run("2026-11-21T18:00:00Z", &[]);
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).ends_with(
+            "wrote state/ingest-state.json\n\
+             error: required lane `rust` blocks merges: runner_status is unknown and its telemetry is missing\n\
+             error: freshness policy breached by 1 lane(s) (--enforce-freshness)\n"
+        ),
+        "{}",
+        text(&second.stderr)
+    );
+    let log = json(dir.path().join(ARTIFACTS[2]));
+    assert_eq!(log["entries"][0]["error_class"], "rollback_detected");
+    assert_eq!(
+        log["entries"][0]["error"],
+        "report.json: report generated_at 2026-11-19T00:00:00Z (release v1.3.0) is older than the last accepted \
+         2026-11-20T00:00:00Z (release v1.4.0, accepted at 2026-11-21T12:00:00Z); a rollback or a replayed report, \
+         not used"
+    );
+    let after = json(state.clone());
+    assert_eq!(after["lanes"], accepted["lanes"]);
+    insta::assert_snapshot!("ingest_state_after_rollback", read(state.clone()));
+
+    // --no-state: judged on freshness alone, and the state is left as it was.
+    let before = read(state.clone());
+    let stateless = run("2026-11-21T19:00:00Z", &["--no-state"]);
+    assert_eq!(stateless.status.code(), Some(0), "{}", text(&stateless.stderr));
+    assert_eq!(
+        text(&stateless.stderr),
+        ARTIFACTS.map(|a| format!("wrote {a}\n")).concat()
+    );
+    assert_eq!(read(state), before);
+
+    // The state cannot share a file with an artifact.
+    let clash = ingest(dir.path(), "registry.yaml", &["--state-file", ARTIFACTS[2]]);
+    assert_eq!(clash.status.code(), Some(2));
+    assert_eq!(
+        text(&clash.stderr),
+        "error: --state-file .artifacts/runner-status-ingest-log.json is also an artifact path; \
+         give the state a file of its own\n"
+    );
+}
+
+#[test]
+fn a_corrupt_state_file_is_reported_kept_aside_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = "{\"version\": 1, \"lanes\": [";
+    std::fs::create_dir_all(dir.path().join(".artifacts")).unwrap();
+    std::fs::write(dir.path().join(STATE), corrupt).unwrap();
+    let out = ingest(
+        dir.path(),
+        &example_registry(),
+        &["--now", "2026-11-22T12:00:00Z", "-q"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let aside = ".artifacts/runner-status-ingest-state.json.corrupt-20261122T120000Z";
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: ingest state {STATE} is corrupt and was not used: {STATE}:1:25: invalid JSON: EOF while \
+             parsing a list; it is kept as {aside} and the state is rebuilt from this run's accepted reports \
+             (rollback protection restarts from them)\n\
+             {}wrote {STATE}\n",
+            ARTIFACTS.map(|a| format!("wrote {a}\n")).concat()
+        )
+    );
+    assert_eq!(read(dir.path().join(aside)), corrupt);
+    // Rebuilt from this run alone: the example lanes' first state.
+    assert_eq!(
+        read(dir.path().join(STATE)),
+        read(repo(
+            "specs/examples/runner_status_ingest_state_v1/local-lanes.json"
+        ))
+    );
+}
+
 #[test]
 fn report_writes_a_report_and_exits_by_its_verdict() {
     let dir = tempfile::tempdir().unwrap();
@@ -428,4 +583,85 @@ fn report_artifacts_need_a_download_base_url() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `--max-report-bytes`, `--max-metadata-bytes` and `--max-document-bytes`:
+/// over a cap the lane (or the whole ingest) fails naming the flag; the
+/// artifacts are still written; a raised cap passes.
+#[test]
+fn size_cap_flags_name_themselves_and_raising_them_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = example_registry();
+    let now = ["--now", "2026-11-22T12:00:00Z", "-q", "--enforce-freshness"];
+    for (flag, expected) in [
+        (
+            "--max-report-bytes",
+            "(raise --max-report-bytes if the report really is that large)",
+        ),
+        (
+            "--max-metadata-bytes",
+            "(raise --max-metadata-bytes if the release metadata really is that large)",
+        ),
+    ] {
+        let out = ingest(dir.path(), &registry, &[&now[..], &[flag, "10"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{flag}: {}", text(&out.stderr));
+        let log = read(dir.path().join(ARTIFACTS[2]));
+        assert!(
+            log.contains(&format!("exceeds the 10-byte cap {expected}")),
+            "{flag}: {log}"
+        );
+        let out = ingest(dir.path(), &registry, &[&now[..], &[flag, "1MiB"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out.stderr));
+    }
+
+    let size = std::fs::metadata(&registry).unwrap().len();
+    let out = ingest(
+        dir.path(),
+        &registry,
+        &[&now[..], &["--max-document-bytes", "100"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).ends_with(&format!(
+            "error: {registry}: the document has {size} bytes, over the cap of 100 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    // The artifacts are written all the same, with the config error.
+    let log = json(dir.path().join(ARTIFACTS[2]));
+    assert!(
+        log["config_error"]
+            .as_str()
+            .unwrap()
+            .contains("over the cap of 100 bytes")
+    );
+
+    // check-freshness reads the matrix under the same cap.
+    assert_eq!(ingest(dir.path(), &registry, &now).status.code(), Some(0));
+    let matrix_size = std::fs::metadata(dir.path().join(ARTIFACTS[0])).unwrap().len();
+    let gate = |cap: &str| {
+        dcx(dir.path())
+            .args([
+                "status",
+                "check-freshness",
+                "--now",
+                "2026-11-22T13:00:00Z",
+                "--max-document-bytes",
+                cap,
+            ])
+            .output()
+            .unwrap()
+    };
+    let refused = gate("100");
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        text(&refused.stderr),
+        format!(
+            "error: {}: the document has {matrix_size} bytes, over the cap of 100 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n\
+             hint: run `dcx status ingest` (or `cargo xtask ingest`) first\n",
+            ARTIFACTS[0]
+        )
+    );
+    assert_eq!(gate(&matrix_size.to_string()).status.code(), Some(0));
 }

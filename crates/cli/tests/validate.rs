@@ -115,3 +115,160 @@ fn list_names_every_document_type() {
         assert!(stdout.contains(kind.id), "{} missing", kind.id);
     }
 }
+
+// ---- Resource caps (issue 8) ----
+
+/// Nine levels of nine aliases: 387 million strings from ~450 bytes.
+fn billion_laughs() -> String {
+    let mut text = String::from("version: 2\ncertificate_schema_ref: x\n");
+    text.push_str("l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for level in 1..9 {
+        let prev = format!("*l{}", level - 1);
+        text.push_str(&format!("l{level}: &l{level} [{}]\n", vec![prev; 9].join(",")));
+    }
+    text.push_str("runners: *l8\n");
+    text
+}
+
+#[test]
+fn billion_laughs_is_refused_quickly_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = billion_laughs();
+    std::fs::write(dir.path().join("registry.yaml"), &text).unwrap();
+    let started = std::time::Instant::now();
+    let out = dcx(
+        &[
+            "validate",
+            "--kind",
+            "runner_certification_registry_v1",
+            "registry.yaml",
+        ],
+        dir.path(),
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: registry.yaml:3:16: YAML aliases expand the document past {} values (its {} bytes plus 65536); refusing to expand it further (anchors and aliases may not multiply a document's size)\n\
+             1 of 1 file(s) invalid\n",
+            text.len() + 65_536,
+            text.len()
+        )
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 100_000;
+    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    std::fs::write(dir.path().join("deep.yaml"), &nested).unwrap();
+    std::fs::write(dir.path().join("deep.json"), &nested).unwrap();
+    let out = dcx(
+        &[
+            "validate",
+            "--kind",
+            "runner_certification_registry_v1",
+            "deep.yaml",
+            "deep.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: deep.yaml:1:1001: invalid YAML: more than 1000 '[' or '{' open at once; refusing to parse it (a document nests at most 128 levels)\n\
+         error: deep.json:1:128: invalid JSON: recursion limit exceeded\n\
+         2 of 2 file(s) invalid\n"
+    );
+}
+
+#[test]
+fn a_file_over_max_document_bytes_is_refused_and_the_flag_raises_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.json"), REPORT).unwrap();
+    let size = REPORT.len();
+    let args = |cap: String| {
+        vec![
+            "validate".to_owned(),
+            "--kind".to_owned(),
+            "runner_status_report_v1".to_owned(),
+            "--max-document-bytes".to_owned(),
+            cap,
+            "r.json".to_owned(),
+        ]
+    };
+    let run = |cap: String| {
+        let args = args(cap);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dcx(&args, dir.path())
+    };
+    let out = run((size - 1).to_string());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: r.json: the document has {size} bytes, over the cap of {} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)\n\
+             1 of 1 file(s) invalid\n",
+            size - 1
+        )
+    );
+    let out = run(size.to_string());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Human sizes, and the flag may come before the subcommand (it is global).
+    let out = dcx(
+        &[
+            "--max-document-bytes",
+            "1KiB",
+            "validate",
+            "--kind",
+            "runner_status_report_v1",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run("16MB".to_owned());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "invalid value '16MB' for '--max-document-bytes <SIZE>': expected a size such as 1048576, 512KiB, 16MiB or 1GiB, got \"16MB\""
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_shows_every_cap_default() {
+    let help = |args: &[&str]| String::from_utf8_lossy(&dcx(args, Path::new(".")).stdout).into_owned();
+    assert!(help(&["validate", "--help"]).contains("[default: 16MiB]"));
+    let ingest = help(&["status", "ingest", "--help"]);
+    for expected in [
+        "--max-metadata-bytes <SIZE>",
+        "[default: 4MiB]",
+        "--max-report-bytes <SIZE>",
+        "[default: 1MiB]",
+        "--max-document-bytes <SIZE>",
+    ] {
+        assert!(ingest.contains(expected), "{expected} missing:\n{ingest}");
+    }
+    let check = help(&["bundle", "package-check", "--help"]);
+    for expected in [
+        "--max-package-bytes <SIZE>",
+        "[default: 1GiB]",
+        "--max-unpacked-bytes <SIZE>",
+        "[default: 4GiB]",
+        "--max-member-bytes <SIZE>",
+        "--max-entries <COUNT>",
+        "[default: 200000]",
+    ] {
+        assert!(check.contains(expected), "{expected} missing:\n{check}");
+    }
+    assert!(help(&["runs", "record", "--help"]).contains("[default: 64MiB]"));
+}

@@ -3,7 +3,8 @@
 //! Every document type implements [`Document`]. Loading goes through the same
 //! steps for all of them, so their errors read alike:
 //!
-//! 1. read the bytes ([`LoadError::Read`]);
+//! 1. read the bytes, at most [`LoadLimits::max_bytes`] of them
+//!    ([`LoadError::Read`], [`LoadError::TooLarge`]);
 //! 2. parse the syntax, JSON or YAML ([`LoadError::Syntax`], with line:column);
 //! 3. check the version field before anything else
 //!    ([`LoadError::UnsupportedVersion`]);
@@ -13,6 +14,27 @@
 //!    [`Warning`]s;
 //! 5. semantic validation, which reports *every* violation with its pointer
 //!    ([`LoadError::Invalid`]).
+//!
+//! # Resource caps
+//!
+//! A file is never read whole before its size is checked: [`load_with`]
+//! refuses a file whose metadata says it is over the cap, and bounds the
+//! read itself (`Read::take`), so a file that grows meanwhile, or a pipe,
+//! stops at the cap too. [`load`] uses [`LoadLimits::default`]
+//! ([`DEFAULT_MAX_DOCUMENT_BYTES`], 16 MiB: far above any real registry).
+//!
+//! YAML anchors and aliases cannot blow up memory: before either YAML pass
+//! (the raw value for the version check, then the typed parse) builds
+//! anything, a counting pass walks the document with aliases expanded and
+//! stops once it has seen more values than the text's length in bytes plus
+//! [`YAML_ALIAS_SLACK`] ([`LoadError::AliasExpansion`]). An alias-free
+//! document never has more values than bytes, so only documents that grow
+//! through aliases are refused; a billion-laughs document stops after about
+//! 65,000 values. Nesting deeper than 128 levels is a syntax error in both
+//! JSON and YAML (the parsers' recursion limits), so no input overflows the
+//! stack; and YAML with more than 1,000 `[`/`{` open at once is refused
+//! before the YAML library, whose scanner is quadratic in nesting depth,
+//! sees it.
 
 use std::fmt;
 use std::path::Path;
@@ -174,6 +196,37 @@ pub struct Loaded<D> {
     pub warnings: Vec<Warning>,
 }
 
+/// The document size cap of [`load`] and [`LoadLimits::default`]: 16 MiB,
+/// far above any real registry, catalog, lock or run report.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 16 << 20;
+
+/// How many values YAML aliases may add to a document beyond its length in
+/// bytes (see [`LoadError::AliasExpansion`]).
+pub const YAML_ALIAS_SLACK: u64 = yaml::ALIAS_SLACK;
+
+/// Bounds on reading a document file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// The largest file accepted, in bytes (`dcx --max-document-bytes`).
+    pub max_bytes: u64,
+}
+
+impl Default for LoadLimits {
+    /// [`DEFAULT_MAX_DOCUMENT_BYTES`].
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+        }
+    }
+}
+
+impl LoadLimits {
+    /// Limits with a cap of `max_bytes`.
+    pub const fn with_max_bytes(max_bytes: u64) -> Self {
+        Self { max_bytes }
+    }
+}
+
 /// Why a document could not be loaded. Every variant names its origin (the
 /// file path, or the label given to [`from_str`]).
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +240,39 @@ pub enum LoadError {
         /// The I/O failure.
         #[source]
         source: std::io::Error,
+    },
+    /// The file is larger than [`LoadLimits::max_bytes`]; nothing was parsed.
+    #[error(
+        "{origin}: the document has {} bytes, over the cap of {limit} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+        size.map_or_else(|| format!("more than {limit}"), |size| size.to_string())
+    )]
+    TooLarge {
+        /// The file.
+        origin: String,
+        /// Its size, when known before reading (its metadata); `None` when
+        /// the read itself ran past the cap (a pipe, a growing file).
+        size: Option<u64>,
+        /// The cap.
+        limit: u64,
+    },
+    /// YAML aliases expand the document to more values than it may hold: its
+    /// length in bytes plus [`YAML_ALIAS_SLACK`] (a "billion laughs" document).
+    #[error(
+        "{origin}{}: YAML aliases expand the document past {limit} values (its {bytes} bytes plus {slack}); refusing to expand it further (anchors and aliases may not multiply a document's size)",
+        position(*line, *column),
+        slack = YAML_ALIAS_SLACK
+    )]
+    AliasExpansion {
+        /// The file.
+        origin: String,
+        /// 1-based line where the budget ran out, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+        /// The document's length in bytes.
+        bytes: u64,
+        /// The number of values allowed.
+        limit: u64,
     },
     /// The text is not valid JSON or YAML (or not UTF-8).
     #[error("{origin}{}: invalid {format}: {message}", position(*line, *column))]
@@ -296,18 +382,62 @@ pub enum SaveError {
 }
 
 /// Loads and validates a document from a file; the format follows the file
-/// extension (see [`Format::detect`]).
+/// extension (see [`Format::detect`]). Files over
+/// [`DEFAULT_MAX_DOCUMENT_BYTES`] are refused; [`load_with`] takes another cap.
 pub fn load<D: Document>(path: &Path) -> Result<Loaded<D>, LoadError> {
+    load_with(path, &LoadLimits::default())
+}
+
+/// [`load`] with explicit limits: a file over `limits.max_bytes` is
+/// [`LoadError::TooLarge`], and is never read whole (see [`read_bounded`]).
+pub fn load_with<D: Document>(path: &Path, limits: &LoadLimits) -> Result<Loaded<D>, LoadError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-        origin: origin.clone(),
-        source,
-    })?;
+    let bytes = read_bounded(path, limits.max_bytes)?;
     from_bytes(
         &bytes,
         Format::detect(path, &String::from_utf8_lossy(&bytes)),
         &origin,
     )
+}
+
+/// Reads the file at `path`, refusing it when it holds more than
+/// `max_bytes`: first by its metadata, then by bounding the read itself
+/// (`Read::take(max_bytes + 1)`), so a file that grows meanwhile or a pipe
+/// stops at the cap instead of filling memory. Errors name the file
+/// ([`LoadError::Read`], [`LoadError::TooLarge`]).
+pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read as _;
+
+    let origin = || path.display().to_string();
+    let read_error = |source| LoadError::Read {
+        origin: origin(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    // Only a regular file's length means anything; a pipe says 0.
+    let known = metadata.is_file().then_some(metadata.len());
+    if let Some(size) = known
+        && size > max_bytes
+    {
+        return Err(LoadError::TooLarge {
+            origin: origin(),
+            size: Some(size),
+            limit: max_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(known.map_or(0, |size| size.saturating_add(1)) as usize);
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(LoadError::TooLarge {
+            origin: origin(),
+            size: None,
+            limit: max_bytes,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Loads and validates a document from bytes; `origin` names it in errors.
@@ -344,6 +474,9 @@ pub fn from_str<D: Document>(text: &str, format: Format, origin: &str) -> Result
 /// report violations themselves, and for reading documents other
 /// implementations wrote.
 pub fn parse<D: Document>(text: &str, format: Format, origin: &str) -> Result<Loaded<D>, LoadError> {
+    // For YAML this also walks the document with its aliases expanded,
+    // under a budget: the typed parse below replays the very same events,
+    // so it only runs on documents whose expansion is known to be bounded.
     let raw = parse_value(text, format, origin)?;
     check_version::<D>(&raw, origin)?;
 
@@ -379,7 +512,8 @@ pub fn parse<D: Document>(text: &str, format: Format, origin: &str) -> Result<Lo
 }
 
 /// Parses text as a JSON value in the given syntax, mapping syntax errors to
-/// [`LoadError::Syntax`].
+/// [`LoadError::Syntax`] and YAML that grows through aliases to
+/// [`LoadError::AliasExpansion`].
 pub fn parse_value(text: &str, format: Format, origin: &str) -> Result<serde_json::Value, LoadError> {
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
@@ -395,12 +529,21 @@ pub fn parse_value(text: &str, format: Format, origin: &str) -> Result<serde_jso
                 message,
             }
         }),
-        Format::Yaml => yaml::to_json_value(text).map_err(|e| LoadError::Syntax {
-            origin: origin.to_owned(),
-            format,
-            line: e.line,
-            column: e.column,
-            message: e.message,
+        Format::Yaml => yaml::to_json_value(text).map_err(|e| match e.expansion_limit {
+            Some(limit) => LoadError::AliasExpansion {
+                origin: origin.to_owned(),
+                line: e.line,
+                column: e.column,
+                bytes: text.len() as u64,
+                limit,
+            },
+            None => LoadError::Syntax {
+                origin: origin.to_owned(),
+                format,
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            },
         }),
     }
 }

@@ -1,7 +1,7 @@
 //! The list of every contract document type, for tools that handle them
 //! generically: schema generation, governance, `dcx validate`.
 
-use crate::document::{self, Document, Format, LoadError, VersionPin, Warning};
+use crate::document::{self, Document, Format, LoadError, LoadLimits, VersionPin, Warning};
 use crate::schema;
 
 /// Loads and validates bytes as one document type, returning its warnings.
@@ -60,13 +60,21 @@ impl DocumentKind {
         (self.check)(bytes, format, origin)
     }
 
-    /// Loads and validates a file as this kind; returns the warnings.
+    /// Loads and validates a file as this kind; returns the warnings. Files
+    /// over [`document::DEFAULT_MAX_DOCUMENT_BYTES`] are refused.
     pub fn check_file(&self, path: &std::path::Path) -> Result<Vec<Warning>, LoadError> {
+        self.check_file_with(path, &LoadLimits::default())
+    }
+
+    /// [`DocumentKind::check_file`] with explicit limits (see
+    /// [`document::load_with`]).
+    pub fn check_file_with(
+        &self,
+        path: &std::path::Path,
+        limits: &LoadLimits,
+    ) -> Result<Vec<Warning>, LoadError> {
         let origin = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            origin: origin.clone(),
-            source,
-        })?;
+        let bytes = document::read_bounded(path, limits.max_bytes)?;
         let format = Format::detect(path, &String::from_utf8_lossy(&bytes));
         self.check(&bytes, format, &origin)
     }
@@ -81,6 +89,7 @@ pub const ALL: &[DocumentKind] = &[
     DocumentKind::of::<crate::status::RunnerStatusReport>(),
     DocumentKind::of::<crate::status::RunnerStatusMatrix>(),
     DocumentKind::of::<crate::status::IngestLog>(),
+    DocumentKind::of::<crate::status::IngestState>(),
     DocumentKind::of::<crate::status::GithubRelease>(),
     DocumentKind::of::<crate::certification::CertificationRegistry>(),
     DocumentKind::of::<crate::certification::ExecutionCertificate>(),

@@ -13,9 +13,11 @@
 //! with a strict line parser, and this module implements that same grammar in
 //! Rust. Nothing here ever expands, evaluates or executes a value; every
 //! value is kept byte-for-byte as written. The parser additionally rejects
-//! anything that *would* mean something to a shell (quotes, substitutions,
-//! control and redirection operators), so a file accepted here stays inert
-//! even if some other, older consumer still sources it.
+//! quotes, command substitutions and control or redirection operators, so
+//! the worst of shell syntax never gets in. That does **not** make an
+//! accepted file safe to `source`: spaces and `${…}` are legal in values, and
+//! a shell reads `KEY=a b` as "run `b` with `KEY=a`". Nothing may source
+//! these files; read them with this parser (docs/SECURITY.md).
 //!
 //! # Grammar
 //!
@@ -48,6 +50,11 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+
+/// The largest identity file [`EnvFile::read`] accepts: 1 MiB. Real ones
+/// hold a few hundred bytes. The cap is fixed: the `runner` entrypoint's
+/// argv is its contract and takes no tuning flags.
+pub const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
 
 /// One parsed `KEY=VALUE` identity file, entries kept in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,12 +142,33 @@ impl EnvFile {
     /// [`IdentityError::Unreadable`] if the file cannot be read (missing,
     /// permission denied, a directory, ...), otherwise as
     /// [`EnvFile::parse_bytes`].
+    /// A file over [`MAX_IDENTITY_FILE_BYTES`] is [`IdentityError::TooLarge`],
+    /// found before it is read whole.
     pub fn read(path: &Path) -> Result<EnvFile, IdentityError> {
+        use std::io::Read as _;
+
         let origin = path.display().to_string();
-        match std::fs::read(path) {
-            Ok(bytes) => Self::parse_bytes(&bytes, &origin),
-            Err(source) => Err(IdentityError::Unreadable { file: origin, source }),
+        let unreadable = |source| IdentityError::Unreadable {
+            file: origin.clone(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let too_large = || IdentityError::TooLarge {
+            file: origin.clone(),
+            limit: MAX_IDENTITY_FILE_BYTES,
+        };
+        let metadata = file.metadata().map_err(unreadable)?;
+        if metadata.is_file() && metadata.len() > MAX_IDENTITY_FILE_BYTES {
+            return Err(too_large());
         }
+        let mut bytes = Vec::new();
+        file.take(MAX_IDENTITY_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_IDENTITY_FILE_BYTES {
+            return Err(too_large());
+        }
+        Self::parse_bytes(&bytes, &origin)
     }
 
     /// The label given at parse time (the path for [`EnvFile::read`]).
@@ -315,6 +343,14 @@ pub enum IdentityError {
         /// The underlying I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_IDENTITY_FILE_BYTES`]; nothing was parsed.
+    #[error("invalid metadata in {file}: larger than the {limit}-byte cap on identity files")]
+    TooLarge {
+        /// The path, as displayed.
+        file: String,
+        /// The cap.
+        limit: u64,
     },
     /// The file is not valid UTF-8.
     #[error("invalid metadata in {file}: not valid UTF-8")]
@@ -856,6 +892,27 @@ mod tests {
                 bad.display()
             )
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn identity_file_over_the_cap_is_refused_before_parsing() {
+        let dir = scratch_dir("too-large");
+        let path = dir.join("image.env");
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(MAX_IDENTITY_FILE_BYTES + 1).expect("grow");
+        let err = EnvFile::read(&path).expect_err("over the cap");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid metadata in {}: larger than the 1048576-byte cap on identity files",
+                path.display()
+            )
+        );
+        // Exactly at the cap is read (and then judged by the grammar).
+        file.set_len(MAX_IDENTITY_FILE_BYTES).expect("shrink");
+        let err = EnvFile::read(&path).expect_err("NUL bytes");
+        assert!(matches!(err, IdentityError::Syntax { line: 1, .. }), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

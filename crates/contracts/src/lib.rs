@@ -47,7 +47,7 @@ mod yaml;
 pub use atomic::{WriteError, atomic_write};
 pub use digest::Sha256Hex;
 pub use document::{
-    Document, Format, LoadError, Loaded, SaveError, VersionPin, Violation, Warning, from_bytes, from_str,
-    load, save,
+    Document, Format, LoadError, LoadLimits, Loaded, SaveError, VersionPin, Violation, Warning, from_bytes,
+    from_str, load, load_with, save,
 };
 pub use timestamp::Timestamp;

@@ -1,6 +1,7 @@
 //! The runner status exchange (seed 000): what runners publish
 //! ([`RunnerStatusReport`]), what dcx ingests them into
-//! ([`RunnerStatusMatrix`], [`IngestLog`]), and the slice of GitHub's
+//! ([`RunnerStatusMatrix`], [`IngestLog`]), what ingest remembers between
+//! runs to detect rollbacks ([`IngestState`]), and the slice of GitHub's
 //! release API it reads to find them ([`GithubRelease`]).
 
 use schemars::JsonSchema;
@@ -484,6 +485,89 @@ impl Document for IngestLog {
                 );
             }
         }
+        check.finish()
+    }
+}
+
+/// `runner_status_ingest_state_v1`: what ingest remembers between runs to
+/// detect rollbacks — per lane, the newest report it accepted. Written
+/// beside the artifacts (`.artifacts/runner-status-ingest-state.json` by
+/// default) after them, read and validated at the start of the next ingest.
+///
+/// A report whose `generated_at` is older than the lane's entry, or as old
+/// but with other bytes, is a rollback (`rollback_detected`) and is not
+/// used. Entries of lanes that left the registry are kept, so removing and
+/// re-adding a lane cannot roll it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "runner_status_ingest_state_v1")]
+pub struct IngestState {
+    /// Document version; this build reads 1.
+    #[schemars(extend("const" = 1))]
+    pub version: u64,
+    /// The `now` of the ingest that last wrote the file.
+    pub updated_at: Timestamp,
+    /// The newest accepted report of each lane, one entry per lane
+    /// (written sorted by `runner_id`).
+    pub lanes: Vec<IngestStateLane>,
+}
+
+/// The newest report ingest accepted for one lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestStateLane {
+    /// The lane id.
+    #[schemars(length(min = 1))]
+    pub runner_id: String,
+    /// The accepted report's `release_version`.
+    #[schemars(length(min = 1))]
+    pub release_version: String,
+    /// The accepted report's `generated_at`: an older report is a rollback.
+    pub generated_at: Timestamp,
+    /// The sha256 of the accepted report's bytes, as downloaded: a report
+    /// with the same `generated_at` and other bytes is a rollback too.
+    pub report_sha256: Sha256Hex,
+    /// Where the accepted report was downloaded from, as the release
+    /// metadata names it.
+    #[schemars(length(min = 1))]
+    pub report_url: String,
+    /// The `now` of the ingest that first accepted the report.
+    pub accepted_at: Timestamp,
+}
+
+impl IngestState {
+    /// A state that remembers nothing, written at `now`.
+    pub fn empty(now: Timestamp) -> Self {
+        Self {
+            version: 1,
+            updated_at: now,
+            lanes: Vec::new(),
+        }
+    }
+
+    /// The entry of `runner_id`, if ingest accepted a report for it.
+    pub fn lane(&self, runner_id: &str) -> Option<&IngestStateLane> {
+        self.lanes.iter().find(|lane| lane.runner_id == runner_id)
+    }
+}
+
+impl Document for IngestState {
+    const ID: &'static str = "runner_status_ingest_state_v1";
+    const NAME: &'static str = "runner status ingest state";
+    const VERSION: Option<VersionPin> = Some(VersionPin::Integer {
+        field: "version",
+        value: 1,
+    });
+    const FORMAT: Format = Format::Json;
+
+    fn validate(&self) -> Vec<Violation> {
+        let mut check = Checker::new();
+        check.constant("", "version", self.version, 1);
+        for (i, lane) in self.lanes.iter().enumerate() {
+            let at = join("/lanes", i);
+            check.non_empty(&at, "runner_id", &lane.runner_id);
+            check.non_empty(&at, "release_version", &lane.release_version);
+            check.non_empty(&at, "report_url", &lane.report_url);
+        }
+        check.unique("/lanes", "runner_id", &self.lanes, |l| &l.runner_id);
         check.finish()
     }
 }

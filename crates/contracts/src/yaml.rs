@@ -4,8 +4,17 @@
 //! few functions means a maintained fork (or another YAML crate with a serde
 //! deserializer) replaces it by editing this file only.
 
+use std::cell::Cell;
+use std::fmt;
+
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
+
+/// How many values aliases may add beyond the text's length in bytes.
+pub(crate) const ALIAS_SLACK: u64 = 65_536;
+
+/// The most `[`/`{` open at once that the YAML library is handed.
+pub(crate) const MAX_OPEN_BRACKETS: usize = 1_000;
 
 /// A YAML error with its 1-based position when the library knows it.
 #[derive(Debug)]
@@ -13,6 +22,8 @@ pub(crate) struct YamlError {
     pub(crate) message: String,
     pub(crate) line: Option<usize>,
     pub(crate) column: Option<usize>,
+    /// Set when the document expands through aliases past this many values.
+    pub(crate) expansion_limit: Option<u64>,
 }
 
 impl YamlError {
@@ -28,13 +39,174 @@ impl YamlError {
             message,
             line: location.as_ref().map(|l| l.line()),
             column: location.as_ref().map(|l| l.column()),
+            expansion_limit: None,
         }
     }
 }
 
 /// Parses YAML text into a JSON value (for version checks and generic tools).
+///
+/// The document is first walked with a value budget (see [`check_expansion`]),
+/// so aliases cannot make the value, or the typed parse that replays the
+/// same events, grow past the text's length plus [`ALIAS_SLACK`] values.
 pub(crate) fn to_json_value(text: &str) -> Result<serde_json::Value, YamlError> {
+    check_brackets(text)?;
+    // An alias is spelled `*name`: text without a `*` cannot expand, and is
+    // spared the extra walk (registries with 10,000 lanes are parsed on
+    // every ingest).
+    if text.contains('*') {
+        check_expansion(text)?;
+    }
     serde_yaml::from_str(text).map_err(|e| YamlError::from_library(&e))
+}
+
+/// Refuses text with more than [`MAX_OPEN_BRACKETS`] flow brackets open at
+/// once, before the library sees it. The library stops at 128 levels of
+/// nesting (its recursion limit), but only after scanning the whole
+/// document, and its scanner is quadratic in flow depth (it revisits every
+/// open level for each token): 100,000 `[` take minutes. The count ignores
+/// quoting, so it can only over-estimate the depth; a real document never
+/// has a thousand unbalanced brackets, and one nested past 128 is refused
+/// by the library anyway.
+fn check_brackets(text: &str) -> Result<(), YamlError> {
+    let mut open = 0usize;
+    let (mut line, mut column) = (1, 0);
+    for c in text.chars() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '[' | '{' => {
+                open += 1;
+                if open > MAX_OPEN_BRACKETS {
+                    return Err(YamlError {
+                        message: format!(
+                            "more than {MAX_OPEN_BRACKETS} '[' or '{{' open at once; refusing to parse it (a document nests at most 128 levels)"
+                        ),
+                        line: Some(line),
+                        column: Some(column),
+                        expansion_limit: None,
+                    });
+                }
+            }
+            ']' | '}' => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Walks the document as the deserializers will see it, aliases expanded,
+/// keeping nothing, and fails once it has seen more values than the text's
+/// length in bytes plus [`ALIAS_SLACK`]. Every value of an alias-free
+/// document takes at least one byte of text (bar a few implicit nulls), so
+/// only documents that multiply through anchors and aliases ("billion
+/// laughs") are refused, after a bounded amount of work. Syntax errors and
+/// the library's recursion limit surface here exactly as in the real parse.
+fn check_expansion(text: &str) -> Result<(), YamlError> {
+    let limit = (text.len() as u64).saturating_add(ALIAS_SLACK);
+    let counter = Counter {
+        left: Cell::new(limit),
+    };
+    match (&counter).deserialize(serde_yaml::Deserializer::from_str(text)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let mut error = YamlError::from_library(&e);
+            if counter.left.get() == 0 {
+                error.expansion_limit = Some(limit);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Counts values down to zero; see [`check_expansion`].
+struct Counter {
+    left: Cell<u64>,
+}
+
+impl Counter {
+    fn take<E: de::Error>(&self) -> Result<(), E> {
+        match self.left.get() {
+            0 => Err(E::custom(
+                "YAML aliases expand the document past its value budget",
+            )),
+            left => {
+                self.left.set(left - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for &Counter {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &Counter {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.deserialize(deserializer)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.deserialize(deserializer)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.take()?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.take()?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!tag value`): the tag, then the value.
+        use de::VariantAccess as _;
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
+    }
 }
 
 /// Deserializes `T` from YAML text, reporting the field path of the first

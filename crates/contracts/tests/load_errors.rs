@@ -268,3 +268,245 @@ fn yaml_format_errors_point_at_the_offending_value() {
         "bundles.lock.yaml:12:15: /bundles/0/source/sha256: expected 64 lowercase hex characters (a sha256 digest), got \"NOT-A-DIGEST\""
     );
 }
+
+// ---- Resource caps (issue 8): document size, alias expansion, nesting ----
+
+/// A classic billion-laughs document: nine levels of nine aliases each, so
+/// a naive loader would build 9^9 (387 million) strings out of ~700 bytes.
+fn billion_laughs(head: &str, field: &str) -> String {
+    let mut text = head.to_owned();
+    text.push_str("l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for level in 1..9 {
+        let prev = format!("*l{}", level - 1);
+        text.push_str(&format!("l{level}: &l{level} [{}]\n", vec![prev; 9].join(",")));
+    }
+    text.push_str(&format!("{field}: *l8\n"));
+    text
+}
+
+/// Peak resident memory of this test process, in KiB (Linux).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn billion_laughs_registry_is_refused_quickly_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.yaml");
+    let text = billion_laughs("version: 2\ncertificate_schema_ref: x\n", "runners");
+    std::fs::write(&path, &text).unwrap();
+    let started = std::time::Instant::now();
+    let err = load::<CertificationRegistry>(&path).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, LoadError::AliasExpansion { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3:16: YAML aliases expand the document past {} values (its {} bytes plus 65536); refusing to expand it further (anchors and aliases may not multiply a document's size)",
+            path.display(),
+            text.len() + 65_536,
+            text.len()
+        )
+    );
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+    assert!(peak_rss_kib() < 512 * 1024, "peak RSS {} KiB", peak_rss_kib());
+}
+
+/// The variant serde_yaml's own repetition limit (100 alias jumps per event)
+/// lets through: one wide anchor aliased thousands of times. 20,000 aliases
+/// of a 1,000-item list would be 20 million values from 62 KB of text.
+fn wide_laughs(head: &str, field: &str) -> String {
+    let mut text = head.to_owned();
+    text.push_str(&format!("wide: &w [{}]\n", vec!["0"; 1000].join(",")));
+    text.push_str(&format!("{field}: [{}]\n", vec!["*w"; 20_000].join(",")));
+    text
+}
+
+#[test]
+fn wide_alias_fan_out_is_refused_where_the_yaml_library_would_allow_it() {
+    let text = wide_laughs("version: 1\nworkspace_root: x\n", "operations");
+    let started = std::time::Instant::now();
+    let err = from_str::<dcx_contracts::bundle::ImplementationOverlay>(&text, Format::Yaml, "overlay.yaml")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "overlay.yaml:3:919: YAML aliases expand the document past {} values (its {} bytes plus 65536); refusing to expand it further (anchors and aliases may not multiply a document's size)",
+            text.len() + 65_536,
+            text.len()
+        )
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn billion_laughs_overlay_is_refused_by_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overlay.yaml");
+    let text = billion_laughs("version: 1\n", "operations");
+    std::fs::write(&path, &text).unwrap();
+    let err = load::<dcx_contracts::bundle::ImplementationOverlay>(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:2:10: YAML aliases expand the document past {} values (its {} bytes plus 65536); refusing to expand it further (anchors and aliases may not multiply a document's size)",
+            path.display(),
+            text.len() + 65_536,
+            text.len()
+        )
+    );
+}
+
+#[test]
+fn modest_alias_reuse_still_loads() {
+    // Anchors that add fewer values than the slack are fine: the same
+    // document with and without them loads to the same registry.
+    let registry_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../specs/runner_certification_registry_v1.yaml");
+    let text = std::fs::read_to_string(&registry_path).unwrap();
+    let with_alias = format!("{text}\nx-defaults: &d {{a: [1, 2, 3]}}\nx-uses: [*d, *d, *d, *d]\n");
+    let loaded = from_str::<CertificationRegistry>(&with_alias, Format::Yaml, "r.yaml").unwrap();
+    let plain = from_str::<CertificationRegistry>(&text, Format::Yaml, "r.yaml").unwrap();
+    assert_eq!(loaded.document, plain.document);
+}
+
+#[test]
+fn deep_nesting_is_a_recursion_error_not_a_stack_overflow() {
+    let started = std::time::Instant::now();
+    let depth = 100_000;
+    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // YAML: refused before the library (whose scanner is quadratic in
+    // depth) sees it, closed or not.
+    let refused =
+        "more than 1000 '[' or '{' open at once; refusing to parse it (a document nests at most 128 levels)";
+    let err = from_str::<CertificationRegistry>(&nested, Format::Yaml, "deep.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("deep.yaml:1:1001: invalid YAML: {refused}")
+    );
+    let err = from_str::<CertificationRegistry>(&"[".repeat(depth), Format::Yaml, "open.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("open.yaml:1:1001: invalid YAML: {refused}")
+    );
+    let mixed = format!("runners:\n  - {}\n", "{a: [".repeat(depth));
+    let err = from_str::<CertificationRegistry>(&mixed, Format::Yaml, "deep.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("deep.yaml:2:2505: invalid YAML: {refused}")
+    );
+    // Below that, the library's recursion limit (128 levels) in the first pass.
+    let nested = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    let err = from_str::<CertificationRegistry>(&format!("runners: {nested}\n"), Format::Yaml, "deep.yaml")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "deep.yaml:1:137: invalid YAML: recursion limit exceeded"
+    );
+    // JSON: serde_json's recursion limit (128 levels).
+    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let err = from_str::<RunnerStatusReport>(&nested, Format::Json, "deep.json").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "deep.json:1:128: invalid JSON: recursion limit exceeded"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_document_over_the_size_cap_is_refused_before_it_is_read() {
+    use dcx_contracts::document::{DEFAULT_MAX_DOCUMENT_BYTES, LoadLimits, load_with};
+    assert_eq!(DEFAULT_MAX_DOCUMENT_BYTES, 16 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, REPORT).unwrap();
+    let size = REPORT.len() as u64;
+
+    let err = load_with::<RunnerStatusReport>(&path, &LoadLimits::with_max_bytes(size - 1)).unwrap_err();
+    assert!(
+        matches!(err, LoadError::TooLarge { size: Some(s), limit, .. } if s == size && limit == size - 1)
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the document has {size} bytes, over the cap of {} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            path.display(),
+            size - 1
+        )
+    );
+    // Exactly at the cap is fine, and `load` uses the 16 MiB default.
+    load_with::<RunnerStatusReport>(&path, &LoadLimits::with_max_bytes(size)).unwrap();
+    load::<RunnerStatusReport>(&path).unwrap();
+
+    // A file just over the default cap: refused by its metadata alone.
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(DEFAULT_MAX_DOCUMENT_BYTES + 1).unwrap();
+    assert_eq!(
+        load::<RunnerStatusReport>(&big).unwrap_err().to_string(),
+        format!(
+            "{}: the document has 16777217 bytes, over the cap of 16777216 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            big.display()
+        )
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_cut_off_at_the_cap_while_reading() {
+    use dcx_contracts::document::{LoadLimits, load_with};
+    use std::io::Write as _;
+    // A fifo has no length in its metadata: the bounded read catches it.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("endless.json");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let mut file = std::fs::OpenOptions::new().write(true).open(writer_path).unwrap();
+        // Far more than the cap; the reader stops early and closes the pipe.
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..1024 {
+            if file.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let err = load_with::<RunnerStatusReport>(&fifo, &LoadLimits::with_max_bytes(1000)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the document has more than 1000 bytes, over the cap of 1000 bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            fifo.display()
+        )
+    );
+    drop(err);
+    writer.join().unwrap();
+}
+
+#[test]
+fn validate_by_kind_applies_the_cap_too() {
+    use dcx_contracts::document::LoadLimits;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, REPORT).unwrap();
+    let kind = dcx_contracts::documents::by_id("runner_status_report_v1").unwrap();
+    let err = kind
+        .check_file_with(&path, &LoadLimits::with_max_bytes(10))
+        .unwrap_err();
+    assert!(matches!(err, LoadError::TooLarge { .. }), "{err}");
+    assert!(kind.check_file(&path).unwrap().is_empty());
+}

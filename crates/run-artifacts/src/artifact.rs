@@ -10,7 +10,6 @@
 //! does have.
 
 use std::fmt;
-use std::io;
 
 use dcx_contracts::run_artifacts::{LastRun, Products};
 use dcx_contracts::{Document, Format, LoadError, Timestamp};
@@ -183,15 +182,6 @@ fn findings_of(error: LoadError, file: &str) -> Vec<Finding> {
     }
 }
 
-/// Reads a file, mapping "not found" to `None`.
-fn read_optional(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Where a product on the dashboard came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductSource {
@@ -294,9 +284,9 @@ impl Fleet {
 pub fn read_fleet(dash: &DashDir) -> Fleet {
     let mut findings = Vec::new();
     let mut products = Vec::new();
-    match read_optional(&dash.products_file()) {
+    match dash.read_document(&dash.products_file()) {
         Ok(None) => findings.push(Finding::missing(Severity::Error, PRODUCTS_FILE)),
-        Err(e) => findings.push(Finding::invalid(PRODUCTS_FILE, "", format!("cannot read: {e}"))),
+        Err(e) => findings.push(Finding::invalid(PRODUCTS_FILE, "", e)),
         Ok(Some(bytes)) => {
             findings = load_findings::<Products>(&bytes, PRODUCTS_FILE);
             if let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(&bytes)
@@ -412,7 +402,7 @@ pub struct RunArtifact {
 /// `active` raises missing evidence from a warning to an error.
 pub fn read_last_run(dash: &DashDir, product: &ProductId, active: bool) -> RunArtifact {
     let file = DashDir::last_run_relative(product);
-    let bytes = match read_optional(&dash.last_run_file(product)) {
+    let bytes = match dash.read_document(&dash.last_run_file(product)) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
             return RunArtifact {
@@ -422,7 +412,7 @@ pub fn read_last_run(dash: &DashDir, product: &ProductId, active: bool) -> RunAr
         }
         Err(e) => {
             return RunArtifact {
-                findings: vec![Finding::invalid(file, "", format!("cannot read: {e}"))],
+                findings: vec![Finding::invalid(file, "", e)],
                 view: None,
             };
         }
@@ -639,6 +629,29 @@ mod tests {
         assert_eq!(fleet.products.len(), 2);
         assert_eq!(fleet.products[0].status.as_deref(), Some("retired"));
         assert_eq!(fleet.products[1].id, None, "an unsafe id is never used as a path");
+    }
+
+    #[test]
+    fn documents_over_the_cap_are_findings_not_reads() {
+        let (_dir, dash) = dash_with(Some(r#"{"schema_version":"0.1","products":[]}"#));
+        let id = write_last_run(&dash, "banana-economy", REPORT);
+        let dash = dash.with_load_limits(dcx_contracts::LoadLimits::with_max_bytes(10));
+        let fleet = read_fleet(&dash);
+        assert_eq!(
+            fleet.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "products.json: Invalid artifact: (document): the file has 38 bytes, over the cap of 10 bytes; not read (raise --max-document-bytes if it really is that large)"
+            ]
+        );
+        let artifact = read_last_run(&dash, &id, true);
+        assert_eq!(
+            artifact.findings[0].text,
+            format!(
+                "Invalid artifact: (document): the file has {} bytes, over the cap of 10 bytes; not read (raise --max-document-bytes if it really is that large)",
+                REPORT.len()
+            )
+        );
+        assert!(artifact.view.is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! which is acceptable for a file people edit by hand.
 
 use dcx_contracts::run_artifacts::{Product, Products, RUN_ARTIFACT_SCHEMA_VERSION};
-use dcx_contracts::{LoadError, SaveError, Timestamp, Warning};
+use dcx_contracts::{Document, LoadError, SaveError, Timestamp, Warning};
 
 use crate::layout::{DashDir, InvalidProductId, ProductId};
 
@@ -47,7 +47,7 @@ pub enum FleetError {
 
 /// Loads and validates `products.json`; unknown fields come back as warnings.
 pub fn list(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
-    let loaded = dcx_contracts::load::<Products>(&dash.products_file())?;
+    let loaded = dcx_contracts::load_with::<Products>(&dash.products_file(), dash.load_limits())?;
     Ok((loaded.document, loaded.warnings))
 }
 
@@ -61,7 +61,7 @@ pub fn register(dash: &DashDir, product: Product, now: Timestamp) -> Result<Prod
     ProductId::parse(&product.product_id)?;
     let path = dash.products_file();
     let mut registry = if path.exists() {
-        let loaded = dcx_contracts::load::<Products>(&path)?;
+        let loaded = dcx_contracts::load_with::<Products>(&path, dash.load_limits())?;
         if !loaded.warnings.is_empty() {
             return Err(FleetError::UnknownFields {
                 path: path.display().to_string(),
@@ -88,10 +88,23 @@ pub fn register(dash: &DashDir, product: Product, now: Timestamp) -> Result<Prod
     }
     registry.products.push(product);
     registry.generated_at = Some(now);
-    // `save` validates the whole registry first: a bad display name or SLA
-    // tier is refused here with its pointer, before anything is written.
-    dcx_contracts::save(&path, &registry)?;
+    // The whole registry is validated first: a bad display name or SLA tier
+    // is refused here with its pointer, before anything is written.
+    let violations = registry.validate();
+    if !violations.is_empty() {
+        return Err(SaveError::Invalid {
+            path: path.display().to_string(),
+            document: Products::NAME,
+            violations,
+        }
+        .into());
+    }
+    // The registry last: it is the commit point. A crash before it leaves
+    // the old registry and registering again completes; a registry written
+    // before its schemas could be left without them, and registering again
+    // would be refused as a duplicate.
     dash.write_schemas().map_err(SaveError::from)?;
+    dcx_contracts::save(&path, &registry)?;
     Ok(registry)
 }
 
@@ -176,6 +189,30 @@ mod tests {
             )
         );
         assert!(!dash.products_file().exists());
+        assert!(!dash.root().join("schemas").exists());
+    }
+
+    /// The registry is the commit point, written after the schemas: if
+    /// anything before it fails (or the process is killed), the registry
+    /// does not name the product yet, so registering again completes. Were
+    /// it written first, a registry naming the product without its schemas
+    /// could not be repaired by registering again (a duplicate).
+    #[test]
+    fn the_registry_is_written_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let dash = DashDir::new(dir.path());
+        register(&dash, product("first"), now()).unwrap();
+        let before = std::fs::read(dash.products_file()).unwrap();
+        let schemas = dir.path().join("schemas");
+        std::fs::remove_dir_all(&schemas).unwrap();
+        // A file where the schemas directory goes: writing them fails.
+        std::fs::write(&schemas, "in the way").unwrap();
+        register(&dash, product("second"), now()).unwrap_err();
+        assert_eq!(std::fs::read(dash.products_file()).unwrap(), before);
+
+        std::fs::remove_file(&schemas).unwrap();
+        register(&dash, product("second"), now()).unwrap();
+        assert!(dash.stale_schemas().is_empty());
     }
 
     #[test]

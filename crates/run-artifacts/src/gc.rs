@@ -174,15 +174,10 @@ pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
 /// of another version or with a schema error still protects its run.
 fn pinned_runs(dash: &DashDir, product: &ProductId) -> Result<Vec<(String, Protection)>, String> {
     let path = dash.last_run_file(product);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(format!(
-                "cannot read {}: {e}",
-                DashDir::last_run_relative(product)
-            ));
-        }
+    let bytes = match dash.read_document(&path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", DashDir::last_run_relative(product))),
     };
     let report: Value = serde_json::from_slice(&bytes).map_err(|e| {
         format!(

@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use dcx_contracts::atomic::{WriteError, atomic_write};
+use dcx_contracts::document::{LoadError, LoadLimits, read_bounded};
 use dcx_contracts::documents;
 use dcx_contracts::run_artifacts::is_product_slug;
 
@@ -83,16 +84,51 @@ impl AsRef<str> for ProductId {
     }
 }
 
-/// A dash directory: the root every artifact path is relative to.
+/// A dash directory: the root every artifact path is relative to, and the
+/// size cap on the documents read from it.
 #[derive(Debug, Clone)]
 pub struct DashDir {
     root: PathBuf,
+    limits: LoadLimits,
 }
 
 impl DashDir {
-    /// The dash directory at `root` (it need not exist yet).
+    /// The dash directory at `root` (it need not exist yet), its documents
+    /// capped at [`LoadLimits::default`].
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            limits: LoadLimits::default(),
+        }
+    }
+
+    /// The same directory with `limits` on `products.json` and
+    /// `last_run.json` (`dcx --max-document-bytes`).
+    #[must_use]
+    pub fn with_load_limits(mut self, limits: LoadLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The size cap on the documents read from it.
+    pub fn load_limits(&self) -> &LoadLimits {
+        &self.limits
+    }
+
+    /// The bytes of a document of the dash directory, `None` when it does
+    /// not exist; refused unread over [`DashDir::load_limits`]. The error is
+    /// the text of a finding about the file.
+    pub fn read_document(&self, path: &Path) -> Result<Option<Vec<u8>>, String> {
+        match read_bounded(path, self.limits.max_bytes) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(LoadError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(LoadError::Read { source, .. }) => Err(format!("cannot read: {source}")),
+            Err(LoadError::TooLarge { size, limit, .. }) => Err(format!(
+                "the file has {} bytes, over the cap of {limit} bytes; not read (raise --max-document-bytes if it really is that large)",
+                size.map_or_else(|| format!("more than {limit}"), |size| size.to_string())
+            )),
+            Err(other) => Err(other.to_string()),
+        }
     }
 
     /// Its root.
@@ -229,7 +265,7 @@ impl DashDir {
             };
             let path = self.root.join(SCHEMAS_DIR).join(file);
             let text = kind.json_schema_text();
-            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            if !holds_exactly(&path, text.as_bytes()) {
                 atomic_write(&path, text.as_bytes())?;
             }
         }
@@ -243,12 +279,18 @@ impl DashDir {
             .iter()
             .filter(|(file, id)| {
                 let expected = documents::by_id(id).map(|kind| kind.json_schema_text());
-                let found = std::fs::read(self.root.join(SCHEMAS_DIR).join(file)).ok();
-                expected.map(String::into_bytes) != found
+                let path = self.root.join(SCHEMAS_DIR).join(file);
+                expected.is_some_and(|text| !holds_exactly(&path, text.as_bytes()))
             })
             .map(|(file, _)| format!("{SCHEMAS_DIR}/{file}"))
             .collect()
     }
+}
+
+/// Whether the file at `path` holds exactly `expected`; a larger file is
+/// never read whole (it cannot match).
+fn holds_exactly(path: &Path, expected: &[u8]) -> bool {
+    read_bounded(path, expected.len() as u64).is_ok_and(|found| found == expected)
 }
 
 /// A dash-relative path that would leave the dash directory.

@@ -41,6 +41,23 @@ struct EntryMeta {
     sha256: Sha256Hex,
 }
 
+/// An entry's metadata is a URL, an ETag and a digest.
+const MAX_META_BYTES: u64 = 64 * 1024;
+
+/// The file's bytes, or `None` when it is unreadable or over `max_bytes`.
+fn read_at_most(path: &Path, max_bytes: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() > max_bytes {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= max_bytes).then_some(bytes)
+}
+
 impl HttpCache {
     /// A cache in `dir` (created on the first store).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -62,9 +79,15 @@ impl HttpCache {
 
     /// The cached response for `url`, if there is a complete, intact one.
     pub fn get(&self, url: &str) -> Option<CachedResponse> {
+        self.get_within(url, u64::MAX)
+    }
+
+    /// [`HttpCache::get`], ignoring a cached body over `max_bytes`, which is
+    /// never read whole.
+    pub fn get_within(&self, url: &str, max_bytes: u64) -> Option<CachedResponse> {
         let (body_path, meta_path) = self.paths(url);
-        let meta: EntryMeta = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
-        let body = std::fs::read(body_path).ok()?;
+        let meta: EntryMeta = serde_json::from_slice(&read_at_most(&meta_path, MAX_META_BYTES)?).ok()?;
+        let body = read_at_most(&body_path, max_bytes)?;
         // A hash collision on the key, or a torn entry: not ours.
         (meta.url == url && sha256_bytes(&body) == meta.sha256).then_some(CachedResponse {
             etag: meta.etag,
@@ -123,5 +146,14 @@ mod tests {
         let (body_path, _) = cache.paths("https://example.invalid/a");
         std::fs::write(body_path, b"other body").unwrap();
         assert_eq!(cache.get("https://example.invalid/a"), None);
+    }
+
+    #[test]
+    fn a_body_over_the_cap_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HttpCache::new(dir.path());
+        cache.put("https://example.invalid/a", "\"v1\"", b"body").unwrap();
+        assert_eq!(cache.get_within("https://example.invalid/a", 3), None);
+        assert!(cache.get_within("https://example.invalid/a", 4).is_some());
     }
 }

@@ -16,7 +16,7 @@
 use std::path::Path;
 
 use dcx_contracts::Timestamp;
-use dcx_contracts::document::{self, LoadError};
+use dcx_contracts::document::{self, LoadError, LoadLimits};
 use dcx_contracts::status::{FreshnessState, LaneStatus, MatrixRow, RunnerStatusMatrix};
 
 use crate::policy::{self, Breach, Judgement};
@@ -28,6 +28,8 @@ pub struct GateSettings {
     pub now: Timestamp,
     /// The SLO of rows that record none, and of a matrix with no active row.
     pub max_age_hours: u64,
+    /// The size cap on the matrix file (`--max-document-bytes`).
+    pub documents: LoadLimits,
 }
 
 /// The gate's findings.
@@ -50,7 +52,7 @@ impl GateReport {
 
 /// Loads the matrix at `path` and judges it.
 pub fn check_file(path: &Path, settings: &GateSettings) -> Result<GateReport, LoadError> {
-    let matrix = document::load::<RunnerStatusMatrix>(path)?.document;
+    let matrix = document::load_with::<RunnerStatusMatrix>(path, &settings.documents)?.document;
     Ok(check(&matrix, settings))
 }
 
@@ -161,6 +163,7 @@ mod tests {
         GateSettings {
             now: ts(now),
             max_age_hours: 72,
+            documents: LoadLimits::default(),
         }
     }
 

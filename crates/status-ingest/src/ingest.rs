@@ -6,6 +6,9 @@
 //! log entry whatever happens to it, and an unreadable registry or catalog
 //! still yields (empty) artifacts with the reason in the log. Rows are in
 //! registry order however the fetches interleave.
+//!
+//! With a state file ([`IngestInputs::state`]), a lane whose report is older
+//! than the newest one accepted before is a rollback ([`crate::state`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,11 +16,11 @@ use std::sync::Arc;
 use dcx_contracts::catalog::SchemaCatalog;
 use dcx_contracts::certification::{CertificationRegistry, RegistryLane, StatusExchange};
 use dcx_contracts::digest::sha256_bytes;
-use dcx_contracts::document::{self, Document, Format, LoadError, SaveError};
+use dcx_contracts::document::{self, Document, Format, LoadError, LoadLimits, SaveError};
 use dcx_contracts::status::{
-    FreshnessState, GithubRelease, IngestErrorClass, IngestLog, IngestLogEntry, IngestTotals, LaneClass,
-    LaneStatus, MatrixRow, OverallStatus, RunnerStatusMatrix, RunnerStatusReport, StatusReportAge,
-    StatusSource,
+    FreshnessState, GithubRelease, IngestErrorClass, IngestLog, IngestLogEntry, IngestState, IngestStateLane,
+    IngestTotals, LaneClass, LaneStatus, MatrixRow, OverallStatus, RunnerStatusMatrix, RunnerStatusReport,
+    StatusReportAge, StatusSource,
 };
 use dcx_contracts::{Timestamp, atomic_write};
 use tokio::sync::Semaphore;
@@ -25,6 +28,7 @@ use tokio::sync::Semaphore;
 use crate::policy::{self, Breach, Judgement, format_age};
 use crate::render;
 use crate::source::{ClientError, FetchError, FetchSettings, Fetcher, Location, Resource};
+use crate::state::{self, StateUpdate, Verdict};
 
 /// The file name of the matrix.
 pub const MATRIX_JSON: &str = "runner-status-matrix.json";
@@ -44,6 +48,11 @@ pub struct IngestInputs {
     pub registry: PathBuf,
     /// The schema catalog that pins the accepted report version.
     pub catalog: PathBuf,
+    /// The state file that remembers each lane's newest accepted report
+    /// ([`crate::state`]), for rollback detection; `None` turns it off. It
+    /// is only read here: [`IngestOutcome::state`] is what to write back,
+    /// after the artifacts.
+    pub state: Option<PathBuf>,
 }
 
 /// How an ingest runs.
@@ -57,6 +66,9 @@ pub struct IngestSettings {
     pub concurrency: usize,
     /// Timeouts, retries, token, cache, offline mode, size caps.
     pub fetch: FetchSettings,
+    /// The size cap on the registry, the catalog and the state file
+    /// (`--max-document-bytes`).
+    pub documents: LoadLimits,
 }
 
 impl IngestSettings {
@@ -67,6 +79,7 @@ impl IngestSettings {
             max_age_hours: policy::DEFAULT_MAX_AGE_HOURS,
             concurrency: DEFAULT_CONCURRENCY,
             fetch: FetchSettings::default(),
+            documents: LoadLimits::default(),
         }
     }
 }
@@ -126,8 +139,13 @@ pub struct IngestOutcome {
     pub log: IngestLog,
     /// Set when no lane could be ingested.
     pub config_error: Option<ConfigError>,
-    /// Non-fatal findings: unknown registry fields, cache write failures.
+    /// Non-fatal findings: unknown registry fields, cache write failures,
+    /// a corrupt state file.
     pub warnings: Vec<String>,
+    /// The state to write after the artifacts ([`StateUpdate::write`]):
+    /// set when [`IngestInputs::state`] is, unless no lane could be ingested
+    /// (a configuration error leaves the state file alone).
+    pub state: Option<StateUpdate>,
 }
 
 impl IngestOutcome {
@@ -160,6 +178,7 @@ impl IngestOutcome {
             log,
             config_error: Some(error),
             warnings,
+            state: None,
         }
     }
 }
@@ -239,7 +258,7 @@ pub async fn ingest(
     progress: Arc<dyn Progress>,
 ) -> IngestOutcome {
     let mut warnings = Vec::new();
-    let registry = match document::load::<CertificationRegistry>(&inputs.registry) {
+    let registry = match document::load_with::<CertificationRegistry>(&inputs.registry, &settings.documents) {
         Ok(loaded) => {
             let origin = inputs.registry.display();
             warnings.extend(loaded.warnings.iter().map(|w| format!("{origin}: {w}")));
@@ -247,7 +266,7 @@ pub async fn ingest(
         }
         Err(e) => return IngestOutcome::failed(settings, ConfigError::Registry(e), warnings),
     };
-    let catalog = match document::load::<SchemaCatalog>(&inputs.catalog) {
+    let catalog = match document::load_with::<SchemaCatalog>(&inputs.catalog, &settings.documents) {
         Ok(loaded) => loaded.document,
         Err(e) => return IngestOutcome::failed(settings, ConfigError::Catalog(e), warnings),
     };
@@ -265,6 +284,12 @@ pub async fn ingest(
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let prior = inputs.state.as_deref().map(|path| {
+        let read = state::read(path, settings.now, &settings.documents);
+        warnings.extend(read.warnings.iter().cloned());
+        warnings.extend(read.corrupt_warning(path));
+        read
+    });
 
     let context = Arc::new(Context {
         fetcher,
@@ -273,6 +298,10 @@ pub async fn ingest(
         now: settings.now,
         max_age_hours: settings.max_age_hours,
         permits: Semaphore::new(settings.concurrency.max(1)),
+        prior: prior
+            .as_ref()
+            .map(|read| read.state.clone())
+            .unwrap_or_else(|| IngestState::empty(settings.now)),
     });
     let lanes = Arc::new(registry.runners);
     progress.start(lanes.len());
@@ -303,6 +332,18 @@ pub async fn ingest(
     }
     warnings.extend(context.fetcher.take_notes());
 
+    let state = match (&inputs.state, prior) {
+        (Some(path), Some(read)) => Some(StateUpdate {
+            path: path.clone(),
+            state: state::advance(
+                &read.state,
+                records.iter().filter_map(|r| r.accepted.clone()),
+                settings.now,
+            ),
+            corrupt_aside: read.corrupt.map(|c| c.aside),
+        }),
+        _ => None,
+    };
     let (rows, entries): (Vec<MatrixRow>, Vec<IngestLogEntry>) =
         records.into_iter().map(|r| (r.row, r.entry)).unzip();
     let compatibility_stale_or_missing_count = rows
@@ -331,6 +372,7 @@ pub async fn ingest(
         },
         config_error: None,
         warnings,
+        state,
     }
 }
 
@@ -342,12 +384,15 @@ struct Context {
     now: Timestamp,
     max_age_hours: u64,
     permits: Semaphore,
+    /// The newest report accepted for each lane before this run.
+    prior: IngestState,
 }
 
-/// A lane's row and log entry.
+/// A lane's row and log entry, and its report's state entry if it was accepted.
 struct LaneRecord {
     row: MatrixRow,
     entry: IngestLogEntry,
+    accepted: Option<IngestStateLane>,
 }
 
 /// What was learned about a lane's source before anything failed.
@@ -371,6 +416,8 @@ fn failure(class: IngestErrorClass, message: String) -> Failure {
 struct Judged {
     report: RunnerStatusReport,
     judgement: Judgement,
+    /// The lane's state entry for it.
+    accepted: IngestStateLane,
 }
 
 async fn ingest_lane(context: &Context, lane: &RegistryLane) -> LaneRecord {
@@ -409,8 +456,14 @@ fn record(
     trace: Trace,
     result: Result<Judged, Failure>,
 ) -> LaneRecord {
+    let mut accepted = None;
     let (runner_status, freshness, status_report, error) = match result {
-        Ok(Judged { report, judgement }) => {
+        Ok(Judged {
+            report,
+            judgement,
+            accepted: entry,
+        }) => {
+            accepted = Some(entry);
             let age_seconds = match judgement {
                 Judgement::Fresh { age_seconds } | Judgement::Stale { age_seconds, .. } => age_seconds,
                 // Never judged fresh or stale; `fetch_and_judge` turns it into a failure.
@@ -474,7 +527,7 @@ fn record(
         error_class,
         error,
     };
-    LaneRecord { row, entry }
+    LaneRecord { row, entry, accepted }
 }
 
 fn stale_message(
@@ -499,8 +552,8 @@ fn stale_message(
     )
 }
 
-/// Metadata → asset → checksum → report → identity → freshness, stopping at
-/// the first problem.
+/// Metadata → asset → checksum → report → identity → rollback → freshness,
+/// stopping at the first problem.
 async fn fetch_and_judge(
     context: &Context,
     lane: &RegistryLane,
@@ -584,22 +637,34 @@ async fn fetch_and_judge(
         })?;
     // A malformed digest never gets here: the release metadata failed
     // validation above. No digest at all means GitHub published none.
-    if let Some(Ok(expected)) = asset.sha256() {
-        let actual = sha256_bytes(&bytes);
-        if actual != expected {
-            return Err(failure(
-                IngestErrorClass::ChecksumMismatch,
-                format!(
-                    "checksum mismatch for report asset {asset_ref}: the release publishes sha256 {expected}, \
-                     the downloaded {} bytes hash to {actual}",
-                    bytes.len()
-                ),
-            ));
-        }
+    let actual = sha256_bytes(&bytes);
+    if let Some(Ok(expected)) = asset.sha256()
+        && actual != expected
+    {
+        return Err(failure(
+            IngestErrorClass::ChecksumMismatch,
+            format!(
+                "checksum mismatch for report asset {asset_ref}: the release publishes sha256 {expected}, \
+                 the downloaded {} bytes hash to {actual}",
+                bytes.len()
+            ),
+        ));
     }
 
     let report = parse_report(&bytes, asset_ref, context.report_pin)?;
     check_identity(&report, lane, asset_ref)?;
+    let last = context.prior.lane(&lane.runner_id);
+    let accepted_at = match state::judge(last, &report, &actual) {
+        Verdict::Rollback(message) => {
+            return Err(failure(
+                IngestErrorClass::RollbackDetected,
+                format!("{asset_ref}: {message}"),
+            ));
+        }
+        // The same report again: it was accepted back then.
+        Verdict::Same => last.map_or(context.now, |last| last.accepted_at),
+        Verdict::First | Verdict::Newer => context.now,
+    };
     let judgement = policy::judge(context.now, report.generated_at, report.fresh_until, slo_hours);
     if let Judgement::FromTheFuture { ahead_seconds } = judgement {
         return Err(failure(
@@ -614,7 +679,19 @@ async fn fetch_and_judge(
             ),
         ));
     }
-    Ok(Judged { report, judgement })
+    let accepted = IngestStateLane {
+        runner_id: lane.runner_id.clone(),
+        release_version: report.release_version.clone(),
+        generated_at: report.generated_at,
+        report_sha256: actual,
+        report_url: asset_ref.to_owned(),
+        accepted_at,
+    };
+    Ok(Judged {
+        report,
+        judgement,
+        accepted,
+    })
 }
 
 fn fetch_failure(error: FetchError, class: IngestErrorClass, what: &str) -> Failure {

@@ -7,7 +7,9 @@
 //!   or from local files, validated against the contracts and the schema
 //!   catalog's pin, judged by the freshness [`policy`], and turned into the
 //!   matrix, the ingest log and the Markdown matrix ([`render`], [`triage`])
-//!   (`dcx status ingest`, `cargo xtask ingest`).
+//!   (`dcx status ingest`, `cargo xtask ingest`). A state file remembers
+//!   each lane's newest accepted report, so an older one is detected as a
+//!   rollback ([`state`]).
 //! - **Gate** ([`gate`]): the merge gate over the matrix artifact
 //!   (`dcx status check-freshness`, `cargo xtask check-freshness`).
 //!
@@ -24,6 +26,7 @@ pub mod producer;
 pub mod render;
 pub mod retry;
 pub mod source;
+pub mod state;
 pub mod triage;
 
 pub use ingest::{

@@ -58,6 +58,12 @@ pub enum LocationError {
         "a file URL must be absolute (file:///path); dcx substitutes no templates such as __ROOT__, so use a path relative to the registry file"
     )]
     NotALocalFile,
+    /// Plain `http://` to a host that is not this machine: anyone on the
+    /// path could rewrite the report, and a listed host would see the token.
+    #[error(
+        "plain http to a remote host ({0}); use https:// (plain http is accepted for loopback mirrors only)"
+    )]
+    PlainHttpToRemote(String),
 }
 
 impl Location {
@@ -74,9 +80,15 @@ impl Location {
             }));
         };
         match scheme.to_ascii_lowercase().as_str() {
-            "http" | "https" => Url::parse(reference)
-                .map(Location::Remote)
-                .map_err(|e| LocationError::InvalidUrl(e.to_string())),
+            "http" | "https" => {
+                let url = Url::parse(reference).map_err(|e| LocationError::InvalidUrl(e.to_string()))?;
+                if url.scheme() == "http" && !is_loopback(&url) {
+                    return Err(LocationError::PlainHttpToRemote(
+                        url.host_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+                Ok(Location::Remote(url))
+            }
             "file" => {
                 let url = Url::parse(reference).map_err(|e| LocationError::InvalidUrl(e.to_string()))?;
                 url.to_file_path()
@@ -111,6 +123,23 @@ pub enum Resource {
     ReportAsset,
 }
 
+impl Resource {
+    /// The `dcx status ingest` flag that sets its cap.
+    pub fn cap_flag(self) -> &'static str {
+        match self {
+            Resource::ReleaseMetadata => "--max-metadata-bytes",
+            Resource::ReportAsset => "--max-report-bytes",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Resource::ReleaseMetadata => "release metadata",
+            Resource::ReportAsset => "report",
+        }
+    }
+}
+
 /// A GitHub token. Its `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
@@ -130,6 +159,14 @@ impl fmt::Debug for Token {
     }
 }
 
+/// The default cap on a release metadata document: 4 MiB. A release with a
+/// few hundred assets is well under 1 MiB.
+pub const DEFAULT_METADATA_CAP: u64 = 4 << 20;
+
+/// The default cap on a report: 1 MiB. A report is a few KiB; 1 MiB leaves
+/// room for thousands of commands.
+pub const DEFAULT_REPORT_CAP: u64 = 1 << 20;
+
 /// How to fetch.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
@@ -147,9 +184,11 @@ pub struct FetchSettings {
     pub offline: bool,
     /// The `User-Agent` (GitHub rejects requests without one).
     pub user_agent: String,
-    /// The largest release metadata document accepted, in bytes.
+    /// The largest release metadata document accepted, in bytes
+    /// ([`DEFAULT_METADATA_CAP`]; `--max-metadata-bytes`).
     pub metadata_cap: u64,
-    /// The largest report accepted, in bytes.
+    /// The largest report accepted, in bytes ([`DEFAULT_REPORT_CAP`];
+    /// `--max-report-bytes`).
     pub report_cap: u64,
     /// Honour `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` from the environment, as
     /// curl does. Off by default: a library reads no environment unless
@@ -167,10 +206,8 @@ impl Default for FetchSettings {
             cache_dir: None,
             offline: false,
             user_agent: concat!("dcx-status-ingest/", env!("CARGO_PKG_VERSION")).to_owned(),
-            // A release with a few hundred assets is well under 1 MiB.
-            metadata_cap: 4 * 1024 * 1024,
-            // A report is a few KiB; 1 MiB leaves room for thousands of commands.
-            report_cap: 1024 * 1024,
+            metadata_cap: DEFAULT_METADATA_CAP,
+            report_cap: DEFAULT_REPORT_CAP,
             proxy_from_env: false,
         }
     }
@@ -243,12 +280,19 @@ pub enum FetchError {
         cause: String,
     },
     /// The body is larger than the size cap.
-    #[error("size {} exceeds the {cap}-byte cap", size.map_or_else(|| "unknown".to_owned(), |s| format!("{s} bytes")))]
+    #[error(
+        "size {} exceeds the {cap}-byte cap (raise {} if the {} really is that large)",
+        size.map_or_else(|| "unknown".to_owned(), |s| format!("{s} bytes")),
+        resource.cap_flag(),
+        resource.noun()
+    )]
     TooLarge {
         /// The declared size, when the server declared it.
         size: Option<u64>,
         /// The cap.
         cap: u64,
+        /// What was being fetched, which names the cap.
+        resource: Resource,
     },
     /// `--offline` and nothing cached.
     #[error("offline, and no cached copy")]
@@ -338,7 +382,21 @@ pub struct ClientError(String);
 impl Fetcher {
     /// A fetcher with `settings`.
     pub fn new(settings: FetchSettings) -> Result<Self, ClientError> {
-        let mut builder = reqwest::Client::builder().user_agent(settings.user_agent.clone());
+        let mut builder = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            // Release assets redirect to a CDN; follow, but never from https
+            // down to plain http on a remote host (reqwest itself drops
+            // `Authorization` when a redirect changes host).
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() >= 10 {
+                    attempt.error("more than 10 redirects")
+                } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
+                    attempt.follow()
+                } else {
+                    let refused = format!("refusing to follow a redirect to {}", attempt.url());
+                    attempt.error(refused)
+                }
+            }));
         if !settings.proxy_from_env {
             builder = builder.no_proxy();
         }
@@ -383,15 +441,20 @@ impl Fetcher {
             // capped read that usually hits the page cache, and handing it
             // to another thread costs more than the read (10,000 lanes spent
             // over a second of system time in those hand-offs).
-            Location::Local(path) => read_local(path, cap),
+            Location::Local(path) => read_local(path, cap, resource),
             Location::Remote(url) => self.fetch_remote(url, resource, cap).await,
         }
     }
 
-    async fn cached(&self, url: &Url) -> Option<crate::cache::CachedResponse> {
+    /// The cached response, unless it is over `cap` (the cap may have been
+    /// lowered since, or the cache directory tampered with).
+    async fn cached(&self, url: &Url, cap: u64) -> Option<crate::cache::CachedResponse> {
         let cache = self.cache.clone()?;
         let key = url.to_string();
-        blocking(move || Ok(cache.get(&key))).await.ok().flatten()
+        blocking(move || Ok(cache.get_within(&key, cap)))
+            .await
+            .ok()
+            .flatten()
     }
 
     async fn store(&self, url: &Url, etag: &str, body: &[u8]) {
@@ -408,6 +471,11 @@ impl Fetcher {
     }
 
     fn token_for(&self, url: &Url) -> Option<&Token> {
+        // Never in clear text: a registry URL spelled `http://api.github.com`
+        // must not put the token on the wire. Loopback is the test servers'.
+        if url.scheme() != "https" && !is_loopback(url) {
+            return None;
+        }
         let host = url.host_str()?;
         let listed = self
             .settings
@@ -418,7 +486,7 @@ impl Fetcher {
     }
 
     async fn fetch_remote(&self, url: &Url, resource: Resource, cap: u64) -> Result<Vec<u8>, FetchError> {
-        let cached = self.cached(url).await;
+        let cached = self.cached(url, cap).await;
         if self.settings.offline {
             return cached.map(|c| c.body).ok_or(FetchError::Offline);
         }
@@ -505,7 +573,7 @@ impl Fetcher {
         }
         if status.is_success() {
             let etag = header_text(response.headers(), ETAG);
-            let body = read_body(response, cap, self.settings.timeout).await;
+            let body = read_body(response, cap, resource, self.settings.timeout).await;
             if let (Ok(body), Some(etag)) = (&body, etag) {
                 self.store(url, &etag, body).await;
             }
@@ -547,6 +615,19 @@ fn header_text(headers: &HeaderMap, name: impl reqwest::header::AsHeaderName) ->
         .map(str::to_owned)
 }
 
+/// Whether `url` names this machine: plain http is harmless there.
+fn is_loopback(url: &Url) -> bool {
+    // `host_str` writes IPv6 addresses in brackets.
+    match url
+        .host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+    {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
 /// GitHub's primary rate limit: 403 or 429 with `X-RateLimit-Remaining: 0`.
 fn rate_limit(headers: &HeaderMap, status: StatusCode, token_sent: bool) -> Option<FetchError> {
     let exhausted = matches!(status, StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS)
@@ -562,6 +643,7 @@ fn rate_limit(headers: &HeaderMap, status: StatusCode, token_sent: bool) -> Opti
 async fn read_body(
     mut response: reqwest::Response,
     cap: u64,
+    resource: Resource,
     timeout: Duration,
 ) -> Result<Vec<u8>, FetchError> {
     if let Some(declared) = response.content_length()
@@ -570,6 +652,7 @@ async fn read_body(
         return Err(FetchError::TooLarge {
             size: Some(declared),
             cap,
+            resource,
         });
     }
     let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
@@ -577,7 +660,11 @@ async fn read_body(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > cap {
-                    return Err(FetchError::TooLarge { size: None, cap });
+                    return Err(FetchError::TooLarge {
+                        size: None,
+                        cap,
+                        resource,
+                    });
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -593,7 +680,7 @@ async fn read_body(
     }
 }
 
-fn read_local(path: &Path, cap: u64) -> Result<Vec<u8>, FetchError> {
+fn read_local(path: &Path, cap: u64, resource: Resource) -> Result<Vec<u8>, FetchError> {
     let io_error = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => FetchError::NotFound,
         _ => FetchError::Io(e.to_string()),
@@ -604,6 +691,7 @@ fn read_local(path: &Path, cap: u64) -> Result<Vec<u8>, FetchError> {
         return Err(FetchError::TooLarge {
             size: Some(size),
             cap,
+            resource,
         });
     }
     // Sized up front so the read is one syscall, not a series of probes;
@@ -613,7 +701,11 @@ fn read_local(path: &Path, cap: u64) -> Result<Vec<u8>, FetchError> {
         .read_to_end(&mut body)
         .map_err(io_error)?;
     if body.len() as u64 > cap {
-        return Err(FetchError::TooLarge { size: None, cap });
+        return Err(FetchError::TooLarge {
+            size: None,
+            cap,
+            resource,
+        });
     }
     Ok(body)
 }
@@ -654,6 +746,24 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_is_for_loopback_only() {
+        let base = Path::new("/srv");
+        assert!(matches!(
+            Location::resolve("http://127.0.0.1:8080/releases/latest", base),
+            Ok(Location::Remote(_))
+        ));
+        let refused = Location::resolve("http://api.github.com/repos/o/r/releases/latest", base).unwrap_err();
+        assert_eq!(
+            refused,
+            LocationError::PlainHttpToRemote("api.github.com".to_owned())
+        );
+        assert_eq!(
+            refused.to_string(),
+            "plain http to a remote host (api.github.com); use https:// (plain http is accepted for loopback mirrors only)"
+        );
+    }
+
+    #[test]
     fn upstream_root_template_and_other_schemes_are_refused() {
         let base = Path::new("/srv");
         assert_eq!(
@@ -664,6 +774,37 @@ mod tests {
             Location::resolve("ftp://example.invalid/x.json", base),
             Err(LocationError::UnsupportedScheme("ftp".to_owned()))
         );
+    }
+
+    #[test]
+    fn the_token_goes_to_listed_hosts_over_https_or_loopback_only() {
+        let settings = FetchSettings {
+            token: Token::new("ghp_secret"),
+            token_hosts: vec!["api.github.com".to_owned(), "127.0.0.1".to_owned()],
+            ..FetchSettings::default()
+        };
+        let fetcher = Fetcher::new(settings).unwrap();
+        let sent = |url: &str| fetcher.token_for(&Url::parse(url).unwrap()).is_some();
+        assert!(sent("https://api.github.com/repos/o/r/releases/latest"));
+        assert!(sent("https://API.GITHUB.COM/repos/o/r/releases/latest"));
+        assert!(sent("http://127.0.0.1:8080/releases/latest"));
+        // Clear text to a remote host, even a listed one: never.
+        assert!(!sent("http://api.github.com/repos/o/r/releases/latest"));
+        // Hosts that are not listed: never.
+        assert!(!sent("https://evil.example/repos/o/r/releases/latest"));
+        assert!(!sent("https://api.github.com.evil.example/x"));
+    }
+
+    #[test]
+    fn loopback_is_localhost_and_loopback_addresses_only() {
+        let loopback = |url: &str| is_loopback(&Url::parse(url).unwrap());
+        assert!(loopback("http://localhost:1/x"));
+        assert!(loopback("http://127.0.0.1/x"));
+        assert!(loopback("http://127.8.9.10/x"));
+        assert!(loopback("http://[::1]/x"));
+        assert!(!loopback("http://10.0.0.1/x"));
+        assert!(!loopback("http://localhost.evil.example/x"));
+        assert!(!loopback("http://api.github.com/x"));
     }
 
     #[test]
@@ -678,16 +819,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.json");
         std::fs::write(&path, vec![b' '; 11]).unwrap();
+        let report = Resource::ReportAsset;
+        let error = read_local(&path, 10, report).unwrap_err();
         assert_eq!(
-            read_local(&path, 10),
-            Err(FetchError::TooLarge {
+            error,
+            FetchError::TooLarge {
                 size: Some(11),
-                cap: 10
-            })
+                cap: 10,
+                resource: report
+            }
         );
-        assert_eq!(read_local(&path, 11).unwrap().len(), 11);
         assert_eq!(
-            read_local(&dir.path().join("nope"), 10),
+            error.to_string(),
+            "size 11 bytes exceeds the 10-byte cap (raise --max-report-bytes if the report really is that large)"
+        );
+        assert_eq!(read_local(&path, 11, report).unwrap().len(), 11);
+        assert_eq!(
+            read_local(&dir.path().join("nope"), 10, report),
             Err(FetchError::NotFound)
         );
     }

@@ -111,9 +111,9 @@ pub fn for_error(class: IngestErrorClass) -> Signature {
             action: "nothing: it is never a breach; promote the lane to active in the registry when it publishes reports",
         },
         IngestErrorClass::RollbackDetected => Signature {
-            signature: "`rollback_detected`",
-            likely_cause: "a report older than one already accepted for the lane (not detected by this ingest yet)",
-            action: "check the runner's release history; never re-publish an older report",
+            signature: "`freshness_state: missing`, `is older than the last accepted` or `its content differs`",
+            likely_cause: "the release serves a report older than the newest one ingest accepted for the lane (an old report re-published, a release rolled back or deleted, a mirror or cache replaying an old one), or a report whose content changed without a newer `generated_at`",
+            action: "check the runner's release history and publish a new report (a newer `generated_at`); never re-publish an older one. If the accepted report itself was wrong, remove the lane's entry from the state file (`--state-file`) and re-ingest",
         },
     }
 }

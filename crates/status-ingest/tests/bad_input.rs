@@ -302,11 +302,65 @@ fn report_body_over_the_size_cap() {
         &ran,
         "missing_status_asset",
         &format!(
-            "cannot download report asset {}: size {} bytes exceeds the 1048576-byte cap",
+            "cannot download report asset {}: size {} bytes exceeds the 1048576-byte cap (raise --max-report-bytes if the report really is that large)",
             server.url("/rust/report"),
             huge.len()
         ),
     );
+}
+
+#[test]
+fn report_body_under_a_raised_cap_is_read() {
+    // The same oversized body with --max-report-bytes raised: the cap no
+    // longer stops it, so the lane fails on what the body is instead.
+    let server = Server::start();
+    let huge = format!("{{\"padding\":\"{}\"}}", " ".repeat(1024 * 1024));
+    rust_release(&server, &server.url("/rust/report"), None);
+    server.route("/rust/report", vec![Canned::ok(huge.clone())]);
+    let ran = ingest_with(&server, &server.url("/rust/release"), |settings| {
+        settings.fetch.report_cap = huge.len() as u64;
+    });
+    let (_, _, class, message) = ran.lane("rust").summary();
+    assert_ne!(class.as_deref(), Some("missing_status_asset"), "{message:?}");
+    assert!(!message.unwrap_or_default().contains("cap"));
+}
+
+#[test]
+fn release_metadata_over_the_size_cap() {
+    // Rust's metadata is padded past 1000 bytes; python's stays under.
+    let server = Server::start();
+    let body = rust_report();
+    let metadata = format!(
+        "{}{}",
+        release(
+            "v1.0.0",
+            REPORT_ASSET,
+            &server.url("/rust/report"),
+            Some(body.as_bytes())
+        ),
+        " ".repeat(1000)
+    );
+    server.route("/rust/release", vec![Canned::ok(metadata.clone())]);
+    server.route("/rust/report", vec![Canned::ok(body.clone())]);
+    let url = server.url("/rust/release");
+    let ran = ingest_with(&server, &url, |settings| {
+        settings.fetch.metadata_cap = 1000;
+        settings.fetch.cache_dir = None;
+    });
+    assert_missing(
+        &ran,
+        "missing_release_metadata",
+        &format!(
+            "cannot fetch release metadata {url}: size {} bytes exceeds the 1000-byte cap (raise --max-metadata-bytes if the release metadata really is that large)",
+            metadata.len()
+        ),
+    );
+    // Raised to its size, the same metadata is read and the lane is fresh.
+    let ran = ingest_with(&server, &url, |settings| {
+        settings.fetch.metadata_cap = metadata.len() as u64;
+        settings.fetch.cache_dir = None;
+    });
+    assert_eq!(ran.lane("rust").summary().0, "fresh");
 }
 
 #[test]

@@ -190,3 +190,26 @@ fn a_server_asking_for_a_long_pause_is_given_up_on() {
     );
     assert_eq!(server.seen("/rust/release").len(), 1);
 }
+
+#[test]
+fn redirects_from_loopback_to_plain_http_on_a_remote_host_are_refused() {
+    // A mirror (or a man in the middle) answering with a redirect to clear
+    // text: without the redirect policy reqwest would follow it (and fail
+    // on DNS here, with another message).
+    let server = Server::start();
+    server.route(
+        "/rust/release",
+        vec![Canned::status(302).header("Location", "http://mirror.invalid/rust/release")],
+    );
+    let url = server.url("/rust/release");
+    let fixture = Fixture::new(&[Lane::required("rust", url.clone())]);
+    let ran = fixture.run(&fixture.settings(NOW));
+    let (status, _, class, message) = ran.lane("rust").summary();
+    assert_eq!(status, "missing");
+    assert_eq!(class.as_deref(), Some("missing_release_metadata"));
+    let message = message.unwrap();
+    assert!(
+        message.contains("refusing to follow a redirect to http://mirror.invalid/rust/release"),
+        "{message}"
+    );
+}

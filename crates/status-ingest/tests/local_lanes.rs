@@ -16,9 +16,14 @@ fn repo(relative: &str) -> PathBuf {
 }
 
 fn ingest_examples_at(now: &str) -> IngestOutcome {
+    ingest_examples_with_state(now, None)
+}
+
+fn ingest_examples_with_state(now: &str, state: Option<PathBuf>) -> IngestOutcome {
     let inputs = IngestInputs {
         registry: repo("specs/examples/runner_certification_registry_v1/local-lanes.yaml"),
         catalog: repo("specs/schema_catalog_v1.yaml"),
+        state,
     };
     let mut settings = IngestSettings::at(Timestamp::parse(now).unwrap());
     // Nothing here may need the network.
@@ -78,5 +83,26 @@ fn they_stay_fresh_until_their_slo_runs_out_in_2036() {
             "active compatibility lane `python` has stale telemetry (a freshness breach)",
             "active compatibility lane `php` has stale telemetry (a freshness breach)",
         ]
+    );
+}
+
+#[test]
+fn their_first_state_is_the_committed_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = ingest_examples_with_state(
+        "2026-11-22T12:00:00Z",
+        Some(dir.path().join("runner-status-ingest-state.json")),
+    );
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let update = outcome.state.expect("a state to write");
+    assert_eq!(update.corrupt_aside, None);
+    let example = repo("specs/examples/runner_status_ingest_state_v1/local-lanes.json");
+    let expected = std::fs::read_to_string(&example).unwrap();
+    let written = dcx_contracts::document::to_bytes(&update.state, dcx_contracts::Format::Json).unwrap();
+    assert_eq!(
+        String::from_utf8(written).unwrap(),
+        expected,
+        "{} is out of step with what ingest writes",
+        example.display()
     );
 }

@@ -93,6 +93,7 @@ impl Scratch {
             commit_sha: COMMIT.to_owned(),
             now: Timestamp::parse("2026-02-20T00:00:00Z").unwrap(),
             timeout: Duration::from_secs(20),
+            documents: dcx_contracts::LoadLimits::default(),
         }
     }
 }

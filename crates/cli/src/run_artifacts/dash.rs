@@ -64,8 +64,8 @@ struct ServeArgs {
     now: Option<Timestamp>,
 }
 
-pub(crate) fn run(args: DashArgs) -> ExitCode {
-    let dash = args.dash_dir.dash();
+pub(crate) fn run(args: DashArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+    let dash = args.dash_dir.dash(documents);
     match args.command {
         DashCommand::Render(render) => run_render(&dash, render),
         DashCommand::Serve(serve) => run_serve(dash, serve),

@@ -111,8 +111,8 @@ impl From<CriticalityArg> for Criticality {
     }
 }
 
-pub(crate) fn run(args: FleetArgs) -> ExitCode {
-    let dash = args.dash_dir.dash();
+pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+    let dash = args.dash_dir.dash(documents);
     match args.command {
         FleetCommand::Register(register) => {
             let now = register

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use dcx_contracts::Timestamp;
+use dcx_contracts::{LoadLimits, Timestamp};
 use dcx_run_artifacts::{Clock, DashDir};
 
 /// Exit code: usage or configuration error.
@@ -26,8 +26,9 @@ pub(crate) struct DashDirArg {
 }
 
 impl DashDirArg {
-    fn dash(&self) -> DashDir {
-        DashDir::new(&self.dash_dir)
+    /// The dash directory, its documents capped by `--max-document-bytes`.
+    fn dash(&self, documents: LoadLimits) -> DashDir {
+        DashDir::new(&self.dash_dir).with_load_limits(documents)
     }
 }
 

@@ -91,6 +91,10 @@ struct RecordArgs {
     /// `RUN_ID/test-report.json`.
     #[arg(long, value_name = "XML")]
     junit: Option<PathBuf>,
+    /// The largest --junit file converted (bytes, or KiB/MiB/GiB); a larger
+    /// one is not read and the run says so.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::size::parse_size)]
+    max_junit_bytes: u64,
     /// Run although the kill switch is engaged (it stays engaged).
     #[arg(long)]
     override_kill_switch: bool,
@@ -139,8 +143,8 @@ struct GcArgs {
     all: bool,
 }
 
-pub(crate) fn run(args: RunsArgs) -> ExitCode {
-    let dash = args.dash_dir.dash();
+pub(crate) fn run(args: RunsArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+    let dash = args.dash_dir.dash(documents);
     match args.command {
         RunsCommand::Record(record) => run_record(&dash, record),
         RunsCommand::KillSwitch(switch) => run_kill_switch(&dash, switch),
@@ -190,6 +194,7 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         evidence: args.evidence,
         screenshot: args.screenshot,
         junit: args.junit,
+        max_junit_bytes: args.max_junit_bytes,
         override_kill_switch: args.override_kill_switch,
     };
     let clock = SystemClock::new(args.now);
@@ -352,5 +357,16 @@ fn display_dir(path: &Path) -> String {
         text
     } else {
         format!("{text}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn junit_cap_default_in_help_is_the_library_default() {
+        assert_eq!(
+            crate::size::parse_size("64MiB"),
+            Ok(dcx_run_artifacts::record::DEFAULT_MAX_JUNIT_BYTES)
+        );
     }
 }

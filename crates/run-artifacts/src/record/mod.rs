@@ -24,6 +24,7 @@ use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dcx_contracts::document::read_bounded;
 use dcx_contracts::run_artifacts::{
     BananaEconomy, Evidence, KillSwitch, LastRun, PrWave, PrWaveState, Products, RUN_ARTIFACT_SCHEMA_VERSION,
     RunStatus,
@@ -46,6 +47,10 @@ pub const DEFAULT_BUDGET_TOKENS: u64 = 50_000;
 pub const DEFAULT_BUDGET_MINUTES: u64 = 90;
 /// CI self-heal attempts allowed by default (upstream's constant).
 pub const DEFAULT_MAX_CI_HEAL_ATTEMPTS: u64 = 2;
+
+/// The default cap on a JUnit XML file: 64 MiB, a suite of a few hundred
+/// thousand test cases.
+pub const DEFAULT_MAX_JUNIT_BYTES: u64 = 64 << 20;
 
 /// What to record.
 #[derive(Debug, Clone)]
@@ -75,6 +80,9 @@ pub struct RecordRequest {
     /// A JUnit XML report the command produces, converted to
     /// `<run_id>/test-report.json`.
     pub junit: Option<PathBuf>,
+    /// The largest JUnit file converted ([`DEFAULT_MAX_JUNIT_BYTES`];
+    /// `--max-junit-bytes`); a larger one is not read, and the run says so.
+    pub max_junit_bytes: u64,
     /// Run even though the kill switch is engaged (it stays engaged).
     pub override_kill_switch: bool,
 }
@@ -199,11 +207,11 @@ struct Previous {
 /// Reads what carries over from `last_run.json`, leniently: a report of
 /// another schema version still has a kill switch. Fails only when the kill
 /// switch itself cannot be read.
-fn read_previous(path: &Path) -> Result<Previous, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Previous::default()),
-        Err(e) => return Err(format!("cannot read it: {e}")),
+fn read_previous(dash: &DashDir, path: &Path) -> Result<Previous, String> {
+    let bytes = match dash.read_document(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(Previous::default()),
+        Err(e) => return Err(e),
     };
     let report: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}"))?;
     let kill_switch = serde_json::from_value::<KillSwitch>(report["kill_switch"].clone())
@@ -233,7 +241,8 @@ pub fn record(
     if request.command.is_empty() {
         return Err(RecordError::EmptyCommand);
     }
-    let registry = dcx_contracts::load::<Products>(&dash.products_file()).map_err(RecordError::Registry)?;
+    let registry = dcx_contracts::load_with::<Products>(&dash.products_file(), dash.load_limits())
+        .map_err(RecordError::Registry)?;
     if !registry
         .document
         .products
@@ -248,7 +257,7 @@ pub fn record(
     let evidence_names = evidence_names(&request.evidence)?;
 
     let last_run_path = dash.last_run_file(product);
-    let previous = match read_previous(&last_run_path) {
+    let previous = match read_previous(dash, &last_run_path) {
         Ok(previous) => previous,
         Err(_) if request.override_kill_switch => Previous::default(),
         Err(problem) => {
@@ -411,7 +420,7 @@ fn gather_evidence(
     let mut paths = vec![DashDir::run_file_relative(product, run_id, LOG_FILE)];
     let mut junit_summary = None;
     if let Some(junit) = &request.junit {
-        match convert_junit(junit, &run_dir.join(TEST_REPORT_FILE)) {
+        match convert_junit(junit, &run_dir.join(TEST_REPORT_FILE), request.max_junit_bytes) {
             Ok(test_report) => {
                 paths.push(DashDir::run_file_relative(product, run_id, TEST_REPORT_FILE));
                 junit_summary = Some(test_report.summary());
@@ -540,22 +549,52 @@ fn evidence_names(evidence: &[PathBuf]) -> Result<Vec<String>, RecordError> {
     Ok(names)
 }
 
-/// Copies a regular file (not a directory, not through a dangling link).
+/// Copies a regular file (not a directory, not through a dangling link),
+/// atomically: the bytes go to a temp file beside the target (named like
+/// `atomic_write`'s) that is renamed over it when complete, so a copy that
+/// fails or is killed half way never leaves half a file under the name.
 fn copy_file(source: &Path, target: &Path) -> Result<(), String> {
-    let metadata = std::fs::metadata(source).map_err(|e| format!("not copied: {e}"))?;
+    let not_copied = |e: io::Error| format!("not copied: {e}");
+    let metadata = std::fs::metadata(source).map_err(not_copied)?;
     if !metadata.is_file() {
         return Err("not copied: not a regular file (archive a directory first)".to_owned());
     }
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("not copied: {e}"))?;
-    }
-    std::fs::copy(source, target)
-        .map(drop)
-        .map_err(|e| format!("not copied: {e}"))
+    let parent = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(not_copied)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".dcx-tmp-")
+        .tempfile_in(parent)
+        .map_err(not_copied)?;
+    io::copy(
+        &mut std::fs::File::open(source).map_err(not_copied)?,
+        temp.as_file_mut(),
+    )
+    .map_err(not_copied)?;
+    // The source's permissions, as `std::fs::copy` gives (temp files are 0600).
+    temp.as_file()
+        .set_permissions(metadata.permissions())
+        .map_err(not_copied)?;
+    temp.as_file().sync_all().map_err(not_copied)?;
+    temp.persist(target).map(drop).map_err(|e| not_copied(e.error))
 }
 
-fn convert_junit(source: &Path, target: &Path) -> Result<TestReport, String> {
-    let xml = std::fs::read_to_string(source).map_err(|e| format!("not converted: {e}"))?;
+fn convert_junit(source: &Path, target: &Path, max_bytes: u64) -> Result<TestReport, String> {
+    let bytes = match read_bounded(source, max_bytes) {
+        Ok(bytes) => bytes,
+        Err(LoadError::TooLarge { size, limit, .. }) => {
+            return Err(format!(
+                "not converted: the file has {} bytes, over the cap of {limit} bytes (raise --max-junit-bytes if it really is that large)",
+                size.map_or_else(|| format!("more than {limit}"), |size| size.to_string())
+            ));
+        }
+        Err(LoadError::Read { source, .. }) => return Err(format!("not converted: {source}")),
+        Err(other) => return Err(format!("not converted: {other}")),
+    };
+    let xml = String::from_utf8(bytes)
+        .map_err(|_| "not converted: stream did not contain valid UTF-8".to_owned())?;
     let report = junit::convert(&xml).map_err(|e| format!("not converted: {e}"))?;
     let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| format!("not converted: {e}"))?;
     bytes.push(b'\n');
@@ -575,7 +614,7 @@ pub fn set_kill_switch(
         return Err(RecordError::ReasonRequired);
     }
     let path = dash.last_run_file(product);
-    let mut report = dcx_contracts::load::<LastRun>(&path)
+    let mut report = dcx_contracts::load_with::<LastRun>(&path, dash.load_limits())
         .map_err(RecordError::Report)?
         .document;
     report.kill_switch = switch;

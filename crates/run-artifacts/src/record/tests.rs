@@ -55,6 +55,7 @@ fn request(script: &str) -> RecordRequest {
         evidence: Vec::new(),
         screenshot: None,
         junit: None,
+        max_junit_bytes: super::DEFAULT_MAX_JUNIT_BYTES,
         override_kill_switch: false,
     }
 }
@@ -362,4 +363,92 @@ fn evidence_screenshot_and_junit_land_in_the_run_directory() {
             .to_string(),
         "two evidence files are named \"log.txt\"; evidence is copied to <run>/evidence/<name>, so names must differ"
     );
+}
+
+/// A copy that fails half way (here: a source whose read fails, as a kill
+/// would stop it) leaves nothing under the evidence's name, and no
+/// temp file either; a complete copy keeps the source's permissions.
+#[cfg(target_os = "linux")]
+#[test]
+fn evidence_is_copied_atomically() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("run/evidence");
+    // A regular file by its metadata whose read fails (address 0 is not
+    // mapped): `std::fs::copy` has created the target by then.
+    let error = copy_file(Path::new("/proc/self/mem"), &evidence.join("mem")).unwrap_err();
+    assert!(error.starts_with("not copied: "), "{error}");
+    let names: Vec<_> = std::fs::read_dir(&evidence)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+
+    let source = dir.path().join("coverage.xml");
+    std::fs::write(&source, "<coverage/>").unwrap();
+    std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o640)).unwrap();
+    copy_file(&source, &evidence.join("coverage.xml")).unwrap();
+    let copied = evidence.join("coverage.xml");
+    assert_eq!(std::fs::read(&copied).unwrap(), b"<coverage/>");
+    assert_eq!(
+        std::fs::metadata(&copied).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+}
+
+/// `--max-junit-bytes`: a JUnit file over the cap is not read; the run is
+/// still recorded, says so, and has no test report. Raising the cap
+/// converts it.
+#[test]
+fn junit_over_the_cap_is_not_converted() {
+    let (dir, dash) = fleet();
+    let junit = dir.path().join("junit.xml");
+    let xml = "<testsuite name=\"s\"><testcase name=\"a\"/></testsuite>";
+    std::fs::write(&junit, xml).unwrap();
+    let mut req = request("true");
+    req.junit = Some(junit.clone());
+    req.max_junit_bytes = 10;
+    let recorded = run(&dash, &req);
+    assert_eq!(
+        recorded.warnings,
+        [format!(
+            "--junit {}: not converted: the file has {} bytes, over the cap of 10 bytes (raise --max-junit-bytes if it really is that large)",
+            junit.display(),
+            xml.len()
+        )]
+    );
+    assert!(!recorded.run_dir.join(TEST_REPORT_FILE).exists());
+    assert!(
+        !recorded.report.summary.starts_with("junit:"),
+        "{}",
+        recorded.report.summary
+    );
+
+    req.max_junit_bytes = xml.len() as u64;
+    let recorded = run(&dash, &req);
+    assert!(recorded.warnings.is_empty(), "{:?}", recorded.warnings);
+    assert_eq!(recorded.report.summary, "junit: 1 passed, 0 failed");
+}
+
+/// `--max-document-bytes` on the dash directory: a products.json over the
+/// cap stops a record before anything runs or is written.
+#[test]
+fn products_json_over_the_document_cap_records_nothing() {
+    let (_dir, dash) = fleet();
+    let size = std::fs::metadata(dash.products_file()).unwrap().len();
+    let capped = dash
+        .clone()
+        .with_load_limits(dcx_contracts::LoadLimits::with_max_bytes(size - 1));
+    let error = record(&capped, &request("true"), &clock(), &CancelFlag::new()).unwrap_err();
+    assert!(
+        error.to_string().contains(&format!(
+            "the document has {size} bytes, over the cap of {} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
+            size - 1
+        )),
+        "{error}"
+    );
+    let product = ProductId::parse("codemonkeys-dash").unwrap();
+    assert!(!dash.product_dir(&product).exists());
+    record(&dash, &request("true"), &clock(), &CancelFlag::new()).unwrap();
 }

@@ -376,6 +376,7 @@ impl Fixture {
         IngestInputs {
             registry: self.path("registry.yaml"),
             catalog: self.path("catalog.yaml"),
+            state: None,
         }
     }
 
@@ -397,20 +398,47 @@ impl Fixture {
                 cache_dir: Some(self.path("cache")),
                 ..FetchSettings::default()
             },
+            documents: dcx_contracts::LoadLimits::default(),
         }
     }
 
     /// Ingests, writes the three artifacts to `out/`, checks they are there
     /// and valid, and returns the outcome and their text.
     pub fn run(&self, settings: &IngestSettings) -> Ran {
-        let outcome = dcx_status_ingest::ingest_blocking(&self.inputs(), settings, Arc::new(Silent));
+        self.run_with(&self.inputs(), settings)
+    }
+
+    /// [`Fixture::run`] with the state file `out/runner-status-ingest-state.json`,
+    /// written after the artifacts as `dcx status ingest` does.
+    pub fn run_with_state(&self, settings: &IngestSettings) -> Ran {
+        let inputs = IngestInputs {
+            state: Some(self.state_path()),
+            ..self.inputs()
+        };
+        self.run_with(&inputs, settings)
+    }
+
+    /// Where [`Fixture::run_with_state`] keeps the state.
+    pub fn state_path(&self) -> PathBuf {
+        self.path("out/runner-status-ingest-state.json")
+    }
+
+    /// [`Fixture::run`] with explicit inputs; a state update is written
+    /// after the artifacts.
+    pub fn run_with(&self, inputs: &IngestInputs, settings: &IngestSettings) -> Ran {
+        let outcome = dcx_status_ingest::ingest_blocking(inputs, settings, Arc::new(Silent));
         let paths = ArtifactPaths::in_dir(&self.path("out"));
         dcx_status_ingest::write_artifacts(&outcome, &outcome.markdown(), &paths).expect("artifacts written");
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let state = outcome.state.as_ref().map(|update| {
+            update.write().expect("state written");
+            read(&update.path)
+        });
         let ran = Ran {
             matrix: read(&paths.matrix_json),
             log: read(&paths.log_json),
             markdown: read(&paths.matrix_md),
+            state,
             outcome,
         };
         ran.assert_artifacts_valid();
@@ -424,6 +452,8 @@ pub struct Ran {
     pub matrix: String,
     pub log: String,
     pub markdown: String,
+    /// The state file as written, when the run had one.
+    pub state: Option<String>,
 }
 
 impl Ran {
@@ -431,10 +461,17 @@ impl Ran {
     /// their generated JSON Schemas.
     fn assert_artifacts_valid(&self) {
         use dcx_contracts::documents;
+        let state = self
+            .state
+            .iter()
+            .map(|text| ("runner_status_ingest_state_v1", text));
         for (id, text) in [
             ("runner_status_matrix_v1", &self.matrix),
             ("runner_status_ingest_log_v1", &self.log),
-        ] {
+        ]
+        .into_iter()
+        .chain(state)
+        {
             let kind = documents::by_id(id).unwrap();
             let warnings = kind
                 .check(text.as_bytes(), dcx_contracts::Format::Json, id)
