@@ -55,6 +55,12 @@ pub(crate) const TARGETS: &[(&str, &[&str])] = &[
     ),
     ("last_run_json", &["specs/examples/last_run"]),
     ("tar_gz", &["fuzz/seeds/tar_gz"]),
+    (
+        "ingest_state_json",
+        &["specs/examples/runner_status_ingest_state_v1"],
+    ),
+    ("junit_xml", &["fuzz/seeds/junit_xml"]),
+    ("run_log_summary", &["fuzz/seeds/run_log_summary"]),
 ];
 
 #[derive(clap::Args)]

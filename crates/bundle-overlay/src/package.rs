@@ -15,13 +15,13 @@
 //! update, gives the same bytes.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write as _};
+use std::io::BufWriter;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use dcx_contracts::bundle::{BuildLock, BundleRef};
 use dcx_contracts::digest::sha256_reader;
-use dcx_contracts::document::to_bytes;
+use dcx_contracts::document;
 use dcx_contracts::manifest::{PathError, TreeError, validate_relative_path};
 use dcx_contracts::{Document, Format, SaveError, Sha256Hex, Timestamp, WriteError, atomic_write};
 
@@ -210,7 +210,7 @@ pub fn package_impl(
         ..build_lock.clone()
     };
     let packaged_lock_bytes =
-        to_bytes(&packaged_lock, Format::Yaml).map_err(|message| PackageError::Serialize {
+        document::to_bytes(&packaged_lock, Format::Yaml).map_err(|message| PackageError::Serialize {
             what: BUILD_LOCK_FILE_NAME,
             message,
         })?;
@@ -326,47 +326,13 @@ pub fn package_impl(
 /// read-only parent, another file system), the temp file goes in the tree
 /// as before.
 fn save_in_tree<D: Document>(tree: &Path, path: &Path, document: &D) -> Result<(), SaveError> {
-    let display = path.display().to_string();
-    let violations = document.validate();
-    if !violations.is_empty() {
-        return Err(SaveError::Invalid {
-            path: display,
-            document: D::NAME,
-            violations,
-        });
-    }
-    let bytes = to_bytes(document, D::FORMAT).map_err(|message| SaveError::Serialize {
-        path: display,
-        document: D::NAME,
-        message,
-    })?;
-    let write_error = |source| WriteError {
-        path: path.to_path_buf(),
-        source,
-    };
     let beside = fs::canonicalize(tree)
-        .map_err(write_error)?
-        .parent()
-        .map(Path::to_path_buf);
-    let temp = beside.and_then(|dir| tempfile::Builder::new().prefix(".dcx-tmp-").tempfile_in(dir).ok());
-    let Some(mut temp) = temp else {
-        return Ok(atomic_write(path, &bytes)?);
-    };
-    temp.write_all(&bytes).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    crate::archive::set_mode(temp.path(), 0o644).map_err(write_error)?;
-    match temp.persist(path) {
-        Ok(_) => {}
-        Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => {
-            return Ok(atomic_write(path, &bytes)?);
-        }
-        Err(e) => return Err(write_error(e.error).into()),
+        .ok()
+        .and_then(|tree| tree.parent().map(Path::to_path_buf));
+    match beside {
+        Some(beside) => document::save_via(path, document, &beside),
+        None => document::save(path, document),
     }
-    #[cfg(unix)]
-    File::open(tree)
-        .and_then(|dir| dir.sync_all())
-        .map_err(write_error)?;
-    Ok(())
 }
 
 /// Every regular file below `root` as input for [`pack`], sorted bytewise

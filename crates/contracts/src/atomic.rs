@@ -21,18 +21,53 @@ pub struct WriteError {
 
 /// Writes `bytes` to `path` atomically, creating missing parent directories.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = parent_of(path);
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_via(path, bytes, dir)
+}
+
+/// [`atomic_write`] with the temporary file in `temp_dir` rather than
+/// beside `path`: for a file inside a tree whose every entry is checked
+/// (a bundle), where a write killed before its rename must not leave a
+/// stray file. `temp_dir` should be on the same file system as `path`;
+/// where it cannot hold the temporary file, or the rename would cross file
+/// systems, this falls back to [`atomic_write`].
+pub fn atomic_write_via(path: &Path, bytes: &[u8], temp_dir: &Path) -> Result<(), WriteError> {
+    match write_via(path, bytes, temp_dir) {
+        Err(WriteError { source, .. })
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::CrossesDevices
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::NotFound
+            ) =>
+        {
+            atomic_write(path, bytes)
+        }
+        other => other,
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// The temp file in `temp_dir`, flushed, given its final mode, renamed over
+/// `path`, and `path`'s directory synced.
+fn write_via(path: &Path, bytes: &[u8], temp_dir: &Path) -> Result<(), WriteError> {
     let fail = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(fail)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".dcx-tmp-")
-        .tempfile_in(dir)
+        .tempfile_in(temp_dir)
         .map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
@@ -50,7 +85,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
             .map_err(fail)?;
     }
     temp.persist(path).map_err(|e| fail(e.error))?;
-    sync_dir(dir).map_err(fail)?;
+    sync_dir(parent_of(path)).map_err(fail)?;
     Ok(())
 }
 
@@ -67,6 +102,24 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn via_leaves_nothing_beside_the_target_and_falls_back_when_it_must() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        let target = tree.join("lock.yaml");
+        atomic_write_via(&target, b"one", dir.path()).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"one");
+        let in_tree: Vec<_> = std::fs::read_dir(&tree)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(in_tree, vec![std::ffi::OsString::from("lock.yaml")]);
+        // A temp directory that does not exist: written beside the target.
+        atomic_write_via(&target, b"two", &dir.path().join("absent")).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"two");
+    }
 
     #[test]
     fn writes_creates_parents_and_replaces() {

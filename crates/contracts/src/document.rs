@@ -636,6 +636,22 @@ pub fn save<D: Document>(path: &Path, document: &D) -> Result<(), SaveError> {
 
 /// [`save`] in an explicit format.
 pub fn save_as<D: Document>(path: &Path, document: &D, format: Format) -> Result<(), SaveError> {
+    let bytes = valid_bytes(path, document, format)?;
+    atomic_write(path, &bytes)?;
+    Ok(())
+}
+
+/// [`save`] with the temporary file in `temp_dir` (see
+/// [`atomic_write_via`](crate::atomic::atomic_write_via)): for documents
+/// inside a tree that must never hold a stray file, such as a bundle.
+pub fn save_via<D: Document>(path: &Path, document: &D, temp_dir: &Path) -> Result<(), SaveError> {
+    let bytes = valid_bytes(path, document, D::FORMAT)?;
+    crate::atomic::atomic_write_via(path, &bytes, temp_dir)?;
+    Ok(())
+}
+
+/// The bytes of `document` for `path`, once it passed its own rules.
+fn valid_bytes<D: Document>(path: &Path, document: &D, format: Format) -> Result<Vec<u8>, SaveError> {
     let display = path.display().to_string();
     let violations = document.validate();
     if !violations.is_empty() {
@@ -650,6 +666,5 @@ pub fn save_as<D: Document>(path: &Path, document: &D, format: Format) -> Result
         document: D::NAME,
         message,
     })?;
-    atomic_write(path, &bytes)?;
-    Ok(())
+    Ok(bytes)
 }
