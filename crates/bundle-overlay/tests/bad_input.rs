@@ -511,3 +511,21 @@ fn tampered_package_member_is_named_by_package_check() {
         )
     );
 }
+
+#[test]
+fn a_pinned_package_of_another_bundle_is_the_wrong_base() {
+    // Mix-and-match: the digest pins the bytes, but the bytes are a different
+    // bundle than the one the overlay says it extends.
+    let scenario = Scenario::example();
+    let text = fs::read_to_string(&scenario.overlay).unwrap().replacen(
+        "  bundle_id: dcx-example-core\n",
+        "  bundle_id: dcx-other-core\n",
+        1,
+    );
+    scenario.set_overlay(&text);
+    let error = build_fails(&scenario);
+    assert_eq!(
+        error.to_string(),
+        "base package data-contract-bundle-dcx-example-core-v1.0.0.tar.gz is bundle \"dcx-example-core\", but the overlay's base_bundle.bundle_id is \"dcx-other-core\""
+    );
+}
