@@ -236,7 +236,7 @@ pub(crate) fn run(args: BundleArgs, documents: LoadLimits) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { message, code }) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(code)
         }
     }
@@ -308,7 +308,7 @@ fn build(
     let outcome = with_progress(|progress| build_impl(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
     for warning in &outcome.warnings {
-        eprintln!("warning: {}: {warning}", args.overlay.display());
+        errln!("warning: {}: {warning}", args.overlay.display());
     }
     Ok(outcome)
 }
@@ -328,30 +328,34 @@ fn package(tree: &Path, out: &Path, now: Timestamp, pack: &PackArgs) -> Result<P
 }
 
 fn print_build(outcome: &BuildOutcome) {
-    println!(
+    outln!(
         "built {} {} ({}) in {}",
         outcome.bundle.bundle_id,
         outcome.bundle.bundle_version,
         runner_name(outcome.runner),
         outcome.out.display()
     );
-    println!("  base_package_sha256    {}", outcome.base_package_sha256);
-    println!(
+    outln!("  base_package_sha256    {}", outcome.base_package_sha256);
+    outln!(
         "  overlay_sha256         {}  ({} added, {} replaced, {} deleted)",
-        outcome.overlay_sha256, outcome.added, outcome.replaced, outcome.deleted
+        outcome.overlay_sha256,
+        outcome.added,
+        outcome.replaced,
+        outcome.deleted
     );
-    println!(
+    outln!(
         "  resolved_files_sha256  {}  ({} files)",
-        outcome.resolved_files_sha256, outcome.file_count
+        outcome.resolved_files_sha256,
+        outcome.file_count
     );
 }
 
 fn print_package(outcome: &PackageOutcome) {
-    println!("packaged {} ({} bytes)", outcome.package.display(), outcome.size);
-    println!("  sha256     {}", outcome.sha256);
-    println!("  sidecar    {}", outcome.sidecar.display());
-    println!("  statement  {}", outcome.statement.display());
-    println!(
+    outln!("packaged {} ({} bytes)", outcome.package.display(), outcome.size);
+    outln!("  sha256     {}", outcome.sha256);
+    outln!("  sidecar    {}", outcome.sidecar.display());
+    outln!("  statement  {}", outcome.statement.display());
+    outln!(
         "  updated    {} (result_package_sha256)",
         outcome.build_lock.display()
     );
@@ -373,8 +377,8 @@ fn run_package_check(args: &PackageCheckArgs, documents: LoadLimits) -> Result<(
     };
     let report = with_progress(|progress| package_check(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
-    println!("OK: package checksum verified for {}", report.package.display());
-    println!(
+    outln!("OK: package checksum verified for {}", report.package.display());
+    outln!(
         "OK: {} files of {} ({}) match resolved_files.sha256; lock integrity recomputed{}",
         report.files,
         report.bundle_id,
@@ -387,9 +391,9 @@ fn run_package_check(args: &PackageCheckArgs, documents: LoadLimits) -> Result<(
     );
     match &report.statement {
         StatementCheck::Verified(path) => {
-            println!("OK: in-toto statement {} names the package", path.display())
+            outln!("OK: in-toto statement {} names the package", path.display())
         }
-        StatementCheck::Absent(path) => println!("note: no in-toto statement at {}", path.display()),
+        StatementCheck::Absent(path) => outln!("note: no in-toto statement at {}", path.display()),
     }
     Ok(())
 }
@@ -398,7 +402,7 @@ fn load_lock(path: &Path, documents: &LoadLimits) -> Result<ProjectBundleLock, F
     let loaded =
         load_with::<ProjectBundleLock>(path, documents).map_err(|error| Failure::usage(error.to_string()))?;
     for warning in &loaded.warnings {
-        eprintln!("warning: {}: {warning}", path.display());
+        errln!("warning: {}: {warning}", path.display());
     }
     Ok(loaded.document)
 }
@@ -425,7 +429,7 @@ fn run_install(args: &InstallArgs, documents: LoadLimits) -> Result<(), Failure>
     let installed = with_progress(|progress| install(&request, progress))
         .map_err(|error| Failure::new(&error, error.is_configuration()))?;
     for bundle in installed {
-        println!(
+        outln!(
             "installed {} into {} ({} files{})",
             bundle.name,
             bundle.dir.display(),
@@ -448,7 +452,7 @@ fn run_install_check(args: &InstallCheckArgs, documents: LoadLimits) -> Result<(
         Failure::new(&error, configuration)
     })?;
     for bundle in checked {
-        println!(
+        outln!(
             "ok: {} in {} ({} files)",
             bundle.name,
             bundle.dir.display(),

@@ -100,7 +100,7 @@ pub(crate) fn run(args: CertifyArgs, documents: LoadLimits) -> ExitCode {
 fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
     // clap enforces --runner when no subcommand is given.
     let Some(runner_id) = args.runner else {
-        eprintln!("error: --runner is required");
+        errln!("error: --runner is required");
         return ExitCode::from(USAGE);
     };
     let commit_sha = match args.commit_sha {
@@ -108,7 +108,7 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
         None => match head_commit(Path::new(".")) {
             Ok(sha) => sha,
             Err(why) => {
-                eprintln!("error: cannot tell which commit to certify ({why}); pass --commit-sha");
+                errln!("error: cannot tell which commit to certify ({why}); pass --commit-sha");
                 return ExitCode::from(USAGE);
             }
         },
@@ -130,7 +130,7 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
     match certify(&settings) {
         Ok(certification) => {
             for warning in &certification.registry_warnings {
-                eprintln!("warning: {}: {warning}", settings.registry.display());
+                errln!("warning: {}: {warning}", settings.registry.display());
             }
             for check in certification.failures() {
                 let evidence = check
@@ -138,11 +138,11 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
                     .as_deref()
                     .map(|r| format!(" (evidence: {r})"))
                     .unwrap_or_default();
-                eprintln!("fail: {}: {}{evidence}", check.id, check.detail);
+                errln!("fail: {}: {}{evidence}", check.id, check.detail);
             }
-            println!("wrote {}", certification.json_path.display());
-            println!("wrote {}", certification.md_path.display());
-            println!("{}", verdict_line(&certification.certificate));
+            outln!("wrote {}", certification.json_path.display());
+            outln!("wrote {}", certification.md_path.display());
+            outln!("{}", verdict_line(&certification.certificate));
             if certification.passed() {
                 ExitCode::SUCCESS
             } else {
@@ -150,7 +150,7 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             ExitCode::from(USAGE)
         }
     }
@@ -174,39 +174,39 @@ fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool, documen
     let verification = match verify_file_with(certificate, registry, documents) {
         Ok(verification) => verification,
         Err(error) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             return ExitCode::from(USAGE);
         }
     };
     if let Some(hash) = verification.payload_sha256
         && !verification.has(FindingKind::PayloadHashMismatch)
     {
-        println!("ok: proof.payload_sha256 {hash} recomputes");
+        outln!("ok: proof.payload_sha256 {hash} recomputes");
     }
     if let Some(hash) = verification.intent_hash
         && !verification.has(FindingKind::IntentHashMismatch)
     {
-        println!("ok: equivalence.intent_hash {hash} recomputes");
+        outln!("ok: equivalence.intent_hash {hash} recomputes");
     }
     let mut problems = 0usize;
     let mut warnings = 0usize;
     for finding in &verification.findings {
         if finding.kind.is_fatal(strict) {
             problems += 1;
-            eprintln!("error: {finding}");
+            errln!("error: {finding}");
         } else {
             warnings += 1;
-            eprintln!("warning: {finding}");
+            errln!("warning: {finding}");
         }
     }
     let shown = certificate.display();
     if problems > 0 {
-        eprintln!("FAIL: {shown}: {problems} problem(s)");
+        errln!("FAIL: {shown}: {problems} problem(s)");
         return ExitCode::FAILURE;
     }
     match warnings {
-        0 => println!("verified: {shown}"),
-        n => println!("verified: {shown} ({n} schema drift warning(s); --strict makes them fatal)"),
+        0 => outln!("verified: {shown}"),
+        n => outln!("verified: {shown} ({n} schema drift warning(s); --strict makes them fatal)"),
     }
     ExitCode::SUCCESS
 }

@@ -2,7 +2,12 @@
 //! libraries, prints, and chooses exit codes (0 success, 1 negative verdict,
 //! 2 usage or configuration error); nothing else lives here.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// No `println!` here: every line goes through `output`'s macros, which
+// never panic (the workspace lints deny the std print macros).
+
+// First, so its macros are in scope in every module after it.
+#[macro_use]
+mod output;
 
 mod bundle;
 mod certify;
@@ -87,7 +92,33 @@ fn document_kind_ids() -> clap::builder::PossibleValuesParser {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help, version and usage errors, printed through `output` so that
+        // `dcx --help > /dev/full` is an error too, not a silent 0.
+        Err(error) => {
+            use std::io::IsTerminal;
+            let rendered = error.render();
+            if error.use_stderr() {
+                if std::io::stderr().is_terminal() {
+                    errln!("{}", rendered.ansi());
+                } else {
+                    errln!("{rendered}");
+                }
+            } else if std::io::stdout().is_terminal() {
+                out!("{}", rendered.ansi());
+            } else {
+                out!("{rendered}");
+            }
+            let code = u8::try_from(error.exit_code()).unwrap_or(2);
+            return output::finish(ExitCode::from(code));
+        }
+    };
+    let code = run(cli);
+    output::finish(code)
+}
+
+fn run(cli: Cli) -> ExitCode {
     let documents = LoadLimits::with_max_bytes(cli.max_document_bytes);
     match cli.command {
         Command::Validate {
@@ -98,12 +129,12 @@ fn main() -> ExitCode {
         } => {
             if list {
                 for kind in documents::ALL {
-                    println!("{:<40} {}", kind.id, kind.name);
+                    outln!("{:<40} {}", kind.id, kind.name);
                 }
                 return ExitCode::SUCCESS;
             }
             let Some(kind) = kind.as_deref().and_then(documents::by_id) else {
-                eprintln!("error: --kind is required");
+                errln!("error: --kind is required");
                 return ExitCode::from(2);
             };
             validate(kind, strict, &files, &documents)
@@ -129,16 +160,16 @@ fn validate(
             Ok(warnings) => {
                 for warning in &warnings {
                     let level = if strict { "error" } else { "warning" };
-                    eprintln!("{level}: {}: {warning}", file.display());
+                    errln!("{level}: {}: {warning}", file.display());
                 }
                 if strict && !warnings.is_empty() {
                     failed += 1;
                 } else {
-                    println!("ok: {} is a valid {}", file.display(), kind.name);
+                    outln!("ok: {} is a valid {}", file.display(), kind.name);
                 }
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                errln!("error: {error}");
                 failed += 1;
             }
         }
@@ -146,7 +177,7 @@ fn validate(
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        eprintln!("{failed} of {} file(s) invalid", files.len());
+        errln!("{failed} of {} file(s) invalid", files.len());
         ExitCode::FAILURE
     }
 }

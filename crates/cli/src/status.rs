@@ -287,7 +287,7 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
     if let Some(state) = &state
         && [&paths.matrix_json, &paths.matrix_md, &paths.log_json].contains(&state)
     {
-        eprintln!(
+        errln!(
             "error: --state-file {} is also an artifact path; give the state a file of its own",
             state.display()
         );
@@ -308,7 +308,7 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
         bar.finish_and_clear();
     }
     for warning in &outcome.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
 
     let markdown = outcome.markdown();
@@ -329,24 +329,24 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
         }
     }
     if !args.quiet {
-        print!("{markdown}");
+        out!("{markdown}");
     }
     match &written {
         Ok(()) => {
             for path in [&paths.matrix_json, &paths.matrix_md, &paths.log_json] {
-                eprintln!("wrote {}", path.display());
+                errln!("wrote {}", path.display());
             }
         }
-        Err(e) => eprintln!("error: {e}"),
+        Err(e) => errln!("error: {e}"),
     }
     match &state_written {
-        Some(Ok(path)) => eprintln!("wrote {}", path.display()),
-        Some(Err(e)) => eprintln!("error: {e}"),
+        Some(Ok(path)) => errln!("wrote {}", path.display()),
+        Some(Err(e)) => errln!("error: {e}"),
         None => {}
     }
 
     if let Some(error) = &outcome.config_error {
-        eprintln!("error: {error}");
+        errln!("error: {error}");
         return ExitCode::from(USAGE);
     }
     if written.is_err() || matches!(state_written, Some(Err(_))) {
@@ -358,10 +358,10 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
     }
     let level = if args.enforce_freshness { "error" } else { "note" };
     for breach in &breaches {
-        eprintln!("{level}: {breach}");
+        errln!("{level}: {breach}");
     }
     if args.enforce_freshness {
-        eprintln!(
+        errln!(
             "error: freshness policy breached by {} lane(s) (--enforce-freshness)",
             breaches.len()
         );
@@ -380,29 +380,29 @@ fn run_gate(args: GateArgs, documents: LoadLimits) -> ExitCode {
     let report = match gate::check_file(&args.matrix, &settings) {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: run `dcx status ingest` (or `cargo xtask ingest`) first");
+            errln!("error: {e}");
+            errln!("hint: run `dcx status ingest` (or `cargo xtask ingest`) first");
             return ExitCode::from(USAGE);
         }
     };
     let matrix = args.matrix.display();
     if report.passes() {
-        println!(
+        outln!(
             "ok: {matrix}: no freshness breach (the matrix's SLO is {} h)",
             report.matrix_slo_hours
         );
         return ExitCode::SUCCESS;
     }
     for breach in &report.breaches {
-        println!("breach: {breach}");
+        outln!("breach: {breach}");
         if github_actions() {
             annotate("error", "freshness gate", &breach.to_string());
         }
     }
     for runner_id in &report.went_stale {
-        eprintln!("note: `{runner_id}` was fresh when {matrix} was written and is stale now");
+        errln!("note: `{runner_id}` was fresh when {matrix} was written and is stale now");
     }
-    eprintln!("error: {matrix}: {} freshness breach(es)", report.breaches.len());
+    errln!("error: {matrix}: {} freshness breach(es)", report.breaches.len());
     ExitCode::from(NEGATIVE)
 }
 
@@ -423,7 +423,7 @@ fn run_report(args: ReportArgs) -> ExitCode {
     let artifacts = match producer::hash_artifacts(&args.artifacts, &base) {
         Ok(artifacts) => artifacts,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(USAGE);
         }
     };
@@ -439,15 +439,16 @@ fn run_report(args: ReportArgs) -> ExitCode {
             CommandStatus::Fail => "fail",
             CommandStatus::Skip => "skip",
         };
-        eprintln!(
+        errln!(
             "command {:?}: {status} ({outcome}, {} ms)",
-            result.command, result.duration_ms
+            result.command,
+            result.duration_ms
         );
     });
     let runs = match runs {
         Ok(runs) => runs,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(USAGE);
         }
     };
@@ -458,16 +459,16 @@ fn run_report(args: ReportArgs) -> ExitCode {
     let (report, digest) = match written {
         Ok(written) => written,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(USAGE);
         }
     };
-    eprintln!(
+    errln!(
         "wrote {} (sha256 {digest}) and {}",
         args.out.display(),
         producer::sidecar_path(&args.out).display()
     );
-    println!(
+    outln!(
         "overall_status: {} (fresh until {})",
         policy::status_name(report.overall_status),
         report.fresh_until
@@ -493,7 +494,7 @@ fn github_step_summary(markdown: &str) {
         .open(&path)
         .and_then(|mut file| file.write_all(format!("{markdown}\n").as_bytes()));
     if let Err(e) = appended {
-        eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY ({path}): {e}");
+        errln!("warning: cannot append to GITHUB_STEP_SUMMARY ({path}): {e}");
     }
 }
 
@@ -515,7 +516,7 @@ fn annotate_lane(attention: &Attention) {
 
 /// Prints a GitHub Actions workflow command (`::error title=…::message`).
 fn annotate(level: &str, title: &str, message: &str) {
-    println!(
+    outln!(
         "::{level} title={}::{}",
         escape_property(title),
         escape_data(message)

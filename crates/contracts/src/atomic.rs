@@ -61,14 +61,19 @@ fn parent_of(path: &Path) -> &Path {
 /// The temp file in `temp_dir`, flushed, given its final mode, renamed over
 /// `path`, and `path`'s directory synced.
 fn write_via(path: &Path, bytes: &[u8], temp_dir: &Path) -> Result<(), WriteError> {
+    let temp = staged(path, bytes, temp_dir)?;
+    persist(path, temp)
+}
+
+/// `bytes` in a locked `.dcx-tmp-` file in `temp_dir` (so a killed write
+/// is a leftover the next run sweeps, see `dcx_sys::sweep_leftovers`),
+/// flushed to disk and given the mode `path` has or a new file would get.
+fn staged(path: &Path, bytes: &[u8], temp_dir: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
     let fail = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dcx-tmp-")
-        .tempfile_in(temp_dir)
-        .map_err(fail)?;
+    let mut temp = dcx_sys::temp_file_in(temp_dir).map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     // Keep the permissions a plain `File::create` would give (tempfile
@@ -84,8 +89,36 @@ fn write_via(path: &Path, bytes: &[u8], temp_dir: &Path) -> Result<(), WriteErro
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(fail)?;
     }
+    Ok(temp)
+}
+
+fn persist(path: &Path, temp: tempfile::NamedTempFile) -> Result<(), WriteError> {
+    let fail = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
     temp.persist(path).map_err(|e| fail(e.error))?;
-    sync_dir(parent_of(path)).map_err(fail)?;
+    sync_dir(parent_of(path)).map_err(fail)
+}
+
+/// Writes several files as one set: every file is written to its temp file
+/// and flushed to disk before the first rename, so a failure while writing
+/// (a full disk) leaves every target as it was. The renames then follow in
+/// order; only a crash between two renames can leave a mixed set, which is
+/// why a set's documents should carry one set id that readers compare.
+pub fn atomic_write_set(files: &[(&Path, &[u8])]) -> Result<(), WriteError> {
+    let mut staged_files = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let dir = parent_of(path);
+        std::fs::create_dir_all(dir).map_err(|source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        staged_files.push((*path, staged(path, bytes, dir)?));
+    }
+    for (path, temp) in staged_files {
+        persist(path, temp)?;
+    }
     Ok(())
 }
 
@@ -119,6 +152,30 @@ mod tests {
         // A temp directory that does not exist: written beside the target.
         atomic_write_via(&target, b"two", &dir.path().join("absent")).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_set_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("sub/b.md");
+        atomic_write_set(&[(&a, b"a1"), (&b, b"b1")]).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"a1");
+        assert_eq!(std::fs::read(&b).unwrap(), b"b1");
+        // The second target cannot be staged (its directory is a file): the
+        // first must keep its old bytes, and no temp file may remain.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, b"").unwrap();
+        let c = blocked.join("c.json");
+        let err = atomic_write_set(&[(&a, b"a2"), (&c, b"c2")]).unwrap_err();
+        assert_eq!(err.path, c);
+        assert_eq!(std::fs::read(&a).unwrap(), b"a1");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".dcx-"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]

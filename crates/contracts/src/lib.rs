@@ -44,7 +44,7 @@ pub mod timestamp;
 mod validate;
 mod yaml;
 
-pub use atomic::{WriteError, atomic_write};
+pub use atomic::{WriteError, atomic_write, atomic_write_set};
 pub use digest::Sha256Hex;
 pub use document::{
     Document, Format, LoadError, LoadLimits, Loaded, SaveError, VersionPin, Violation, Warning, from_bytes,

@@ -89,11 +89,11 @@ fn run_render(dash: &DashDir, args: RenderArgs) -> ExitCode {
         Err(e) => return usage_error(e),
     };
     for finding in &page.fleet.findings {
-        eprintln!("{}: {finding}", finding.severity);
+        errln!("{}: {finding}", finding.severity);
     }
     let with_errors = page.cards.iter().filter(|c| c.has_errors()).count();
     let badges: usize = page.cards.iter().map(|c| c.findings().len()).sum();
-    println!(
+    outln!(
         "rendered {}: {}, {with_errors} with errors, {}{}",
         out.display(),
         count(page.cards.len(), "product", "products"),
@@ -128,7 +128,7 @@ fn run_serve(dash: DashDir, args: ServeArgs) -> ExitCode {
         let address = listener
             .local_addr()
             .map_or_else(|_| args.bind.to_string(), |a| a.to_string());
-        println!(
+        outln!(
             "serving {} at http://{address}/ (Ctrl-C to stop)",
             dash.root().display()
         );

@@ -135,7 +135,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
             };
             match fleet::register(&dash, product, now) {
                 Ok(registry) => {
-                    println!(
+                    outln!(
                         "registered {id} in {} ({})",
                         dash.products_file().display(),
                         count(registry.products.len(), "product", "products")
@@ -148,7 +148,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
         FleetCommand::List => match fleet::list(&dash) {
             Ok((registry, warnings)) => {
                 for warning in warnings {
-                    eprintln!("warning: {}: {warning}", dash.products_file().display());
+                    errln!("warning: {}: {warning}", dash.products_file().display());
                 }
                 print_table(&registry.products);
                 ExitCode::SUCCESS
@@ -195,7 +195,7 @@ fn print_table(products: &[Product]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", cells.join("  ").trim_end());
+        outln!("{}", cells.join("  ").trim_end());
     }
 }
 

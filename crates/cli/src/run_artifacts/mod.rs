@@ -67,6 +67,6 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     ExitCode::from(USAGE)
 }

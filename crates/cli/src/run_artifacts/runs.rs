@@ -201,13 +201,13 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
     let recorded = match record::record(dash, &request, &clock, &cancel) {
         Ok(recorded) => recorded,
         Err(e @ RecordError::KillSwitch { .. }) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(KILL_SWITCH);
         }
         Err(e) => return usage_error(e),
     };
     for warning in &recorded.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let report = &recorded.report;
     let status = match report.status {
@@ -216,18 +216,20 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         RunStatus::InProgress => "in_progress",
         RunStatus::Cancelled => "cancelled",
     };
-    println!(
+    outln!(
         "{} {}: {status}: {}",
-        report.product_id, recorded.run_id, report.summary
+        report.product_id,
+        recorded.run_id,
+        report.summary
     );
-    println!(
+    outln!(
         "log: {}",
         recorded
             .run_dir
             .join(dcx_run_artifacts::layout::LOG_FILE)
             .display()
     );
-    println!("report: {}", dash.last_run_file(&request.product).display());
+    outln!("report: {}", dash.last_run_file(&request.product).display());
     match report.status {
         RunStatus::Success => ExitCode::SUCCESS,
         RunStatus::Cancelled => ExitCode::from(CANCELLED),
@@ -246,11 +248,11 @@ fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> ExitCode {
     };
     match record::set_kill_switch(dash, &product, switch) {
         Ok(report) if report.kill_switch.enabled => {
-            println!("kill switch engaged for {product}: {}", report.kill_switch.reason);
+            outln!("kill switch engaged for {product}: {}", report.kill_switch.reason);
             ExitCode::SUCCESS
         }
         Ok(_) => {
-            println!("kill switch released for {product}");
+            outln!("kill switch released for {product}");
             ExitCode::SUCCESS
         }
         Err(e) => usage_error(e),
@@ -273,12 +275,12 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
     };
     let verb = if args.dry_run { "would remove" } else { "removing" };
     for skipped in &plan.skipped {
-        eprintln!("warning: {}: skipped: {}", skipped.product, skipped.reason);
+        errln!("warning: {}: skipped: {}", skipped.product, skipped.reason);
     }
     for product in &plan.products {
         let root = dash.product_dir(&product.product);
         for run in &product.remove {
-            println!("{verb} {}", root.join(run).display());
+            outln!("{verb} {}", root.join(run).display());
         }
         let kept = product.runs.len() - product.remove.len();
         let mut line = format!(
@@ -294,11 +296,11 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
             };
             line.push_str(&format!(" (kept {run}: {why})"));
         }
-        println!("{line}");
+        outln!("{line}");
     }
     let total = plan.removals();
     if args.dry_run {
-        println!(
+        outln!(
             "would remove {} in {} (dry run)",
             count(total, "run directory", "run directories"),
             count(plan.products.len(), "product", "products")
@@ -307,9 +309,9 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
     }
     let outcome = gc::execute(dash, &plan);
     for (path, error) in &outcome.failed {
-        eprintln!("error: cannot remove {}: {error}", path.display());
+        errln!("error: cannot remove {}: {error}", path.display());
     }
-    println!(
+    outln!(
         "removed {} in {}",
         count(outcome.removed.len(), "run directory", "run directories"),
         count(plan.products.len(), "product", "products")
@@ -324,18 +326,18 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
 fn run_validate(dash: &DashDir) -> ExitCode {
     let validation = validate(dash);
     for finding in &validation.fleet {
-        eprintln!("{}: {finding}", finding.severity);
+        errln!("{}: {finding}", finding.severity);
     }
     for product in &validation.products {
         for finding in &product.findings {
-            eprintln!("{}: {}: {finding}", finding.severity, product.product_id);
+            errln!("{}: {}: {finding}", finding.severity, product.product_id);
         }
     }
     let (errors, warnings) = (
         validation.count(Severity::Error),
         validation.count(Severity::Warning),
     );
-    println!(
+    outln!(
         "validated {} in {}: {}, {}",
         count(validation.products.len(), "product", "products"),
         display_dir(dash.root()),

@@ -1,0 +1,99 @@
+//! Standard output and error that never panic.
+//!
+//! `println!` panics when a write fails: `dcx … | head -1` closing the pipe,
+//! or stdout sent to a full disk. Every line dcx prints goes through the
+//! macros here instead. The first failure is remembered and later output is
+//! dropped, so the command still finishes its work (its artifacts are whole
+//! and its locks released in order); then [`finish`] turns the failure into
+//! the exit code:
+//!
+//! | what happened | exit code |
+//! |---|---|
+//! | the reader closed the pipe (EPIPE) | the command's own code when it failed, else 141 (128 + SIGPIPE, what a shell reports for a tool killed by SIGPIPE), with no message |
+//! | any other write error (ENOSPC, EIO) | 2, with one line on stderr when stderr still works |
+
+use std::fmt;
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+/// The exit code after the reader of stdout went away.
+pub(crate) const BROKEN_PIPE: u8 = 141;
+
+/// The first failed write, and on which stream.
+static FAILURE: Mutex<Option<(&'static str, io::Error)>> = Mutex::new(None);
+
+fn failed() -> bool {
+    FAILURE.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+fn remember(stream: &'static str, error: io::Error) {
+    let mut failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+    if failure.is_none() {
+        *failure = Some((stream, error));
+    }
+}
+
+/// Writes to stdout (what `out!`/`outln!` expand to).
+pub(crate) fn stdout(args: fmt::Arguments<'_>) {
+    if failed() {
+        return;
+    }
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        remember("standard output", e);
+    }
+}
+
+/// Writes to stderr (what `errln!` expands to).
+pub(crate) fn stderr(args: fmt::Arguments<'_>) {
+    if failed() {
+        return;
+    }
+    if let Err(e) = io::stderr().lock().write_fmt(args) {
+        remember("standard error", e);
+    }
+}
+
+/// The exit code of a command that would exit with `code`, given what
+/// happened to its output.
+pub(crate) fn finish(code: ExitCode) -> ExitCode {
+    if !failed() {
+        // Output still buffered (none is, after `stdout`'s flush) may fail now.
+        if let Err(e) = io::stdout().lock().flush() {
+            remember("standard output", e);
+        }
+    }
+    let failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match failure {
+        None => code,
+        Some((_, e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(BROKEN_PIPE)
+            } else {
+                code
+            }
+        }
+        Some((stream, e)) => {
+            let _ = writeln!(io::stderr(), "error: cannot write to {stream}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `print!` that never panics.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` that never panics.
+macro_rules! outln {
+    () => { $crate::output::stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprintln!` that never panics.
+macro_rules! errln {
+    () => { $crate::output::stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}

@@ -1,0 +1,372 @@
+//! The one child-process model of dcx.
+//!
+//! [`run`] starts a command as the leader of a new process group and
+//! watches it against a deadline and a [`Cancel`]:
+//!
+//! - **Stopping** (deadline, cancellation): the group gets a polite signal
+//!   (the signal dcx itself received, or SIGTERM), then `grace`, then
+//!   SIGKILL.
+//! - **Ending, success included**: when the leader exits, it is left
+//!   unreaped (`waitid(WNOWAIT)`) so its pid, and so the group id, cannot be
+//!   reused; anything still in the group (a `sleep &` the command left
+//!   behind, holding its log open) gets SIGTERM, `grace`, SIGKILL; only then
+//!   is the leader reaped. Nothing outlives the command.
+//! - **dcx killed by SIGKILL**: on Linux the leader gets SIGKILL with it
+//!   (`PR_SET_PDEATHSIG`). What the leader started lives on in the orphaned
+//!   group, and a process that left the group (`setsid`) is out of reach of
+//!   every rule here; docs/SECURITY.md says so.
+//!
+//! The wait polls with a backoff (1 ms doubling to 25 ms) rather than
+//! installing a SIGCHLD handler: a library has no business replacing a
+//! process-wide signal disposition its host may rely on.
+
+use std::io;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cancel::{Cancel, CancelReason};
+
+/// The longest pause between two looks at the child and the token.
+const POLL: Duration = Duration::from_millis(25);
+
+/// How a supervised run is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supervision {
+    /// Stop the run this long after it started; `None` for no deadline.
+    pub deadline: Option<Duration>,
+    /// How long a signalled group gets to exit before SIGKILL.
+    pub grace: Duration,
+}
+
+impl Supervision {
+    /// A deadline of `deadline` and a grace of `grace`.
+    pub fn new(deadline: Option<Duration>, grace: Duration) -> Self {
+        Self { deadline, grace }
+    }
+}
+
+/// How a supervised run ended: the one type every crate maps from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Termination {
+    /// The leader exited with this code.
+    Exited(i32),
+    /// A signal from elsewhere killed the leader.
+    Signaled(i32),
+    /// It ran past its deadline and was stopped.
+    TimedOut,
+    /// It was stopped because the token was cancelled.
+    Cancelled(CancelReason),
+}
+
+impl Termination {
+    /// Exit code 124 for a run past its deadline (coreutils' `timeout`).
+    pub const TIMED_OUT_EXIT_CODE: i32 = 124;
+
+    /// The exit code a shell would report for this ending: the code itself;
+    /// 128 + N for signal N (from elsewhere, or the one dcx received and
+    /// forwarded); 124 past the deadline; 143 (SIGTERM's) for a requested
+    /// stop.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Termination::Exited(code) => *code,
+            Termination::Signaled(signal) | Termination::Cancelled(CancelReason::Signal(signal)) => {
+                128 + signal
+            }
+            Termination::TimedOut => Self::TIMED_OUT_EXIT_CODE,
+            Termination::Cancelled(CancelReason::Requested(_)) => 128 + SIGTERM,
+        }
+    }
+
+    /// Whether the command ran to completion and exited 0.
+    pub fn success(&self) -> bool {
+        *self == Termination::Exited(0)
+    }
+}
+
+const SIGTERM: i32 = 15;
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// How it ended.
+    pub termination: Termination,
+    /// Wall time from spawn until the leader ended.
+    pub elapsed: Duration,
+    /// How many processes it left running in its group, which were stopped.
+    pub stragglers: usize,
+}
+
+/// Runs `command` under `supervision` and `cancel`. Its stdin is null
+/// unless the caller set one; stdout and stderr are what the caller set.
+/// An error means it could not be started (or, rarely, not waited for, in
+/// which case the group was killed).
+pub fn run(mut command: Command, supervision: &Supervision, cancel: &Cancel) -> io::Result<Finished> {
+    command.stdin(Stdio::null());
+    isolate(&mut command);
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    match watch(&mut child, supervision, cancel, started) {
+        Ok((termination, elapsed)) => {
+            let stragglers = end_group(&mut child, supervision.grace);
+            child.wait()?;
+            Ok(Finished {
+                termination,
+                elapsed,
+                stragglers,
+            })
+        }
+        Err(e) => {
+            signal_group(&mut child, Stop::Kill);
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
+/// Waits until the leader has exited (left unreaped), stopping it at the
+/// deadline or on cancellation.
+fn watch(
+    child: &mut Child,
+    supervision: &Supervision,
+    cancel: &Cancel,
+    started: Instant,
+) -> io::Result<(Termination, Duration)> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(code) = exited(child)? {
+            return Ok((code, started.elapsed()));
+        }
+        let stop = if let Some(reason) = cancel.reason() {
+            Some((Termination::Cancelled(reason.clone()), polite_signal(&reason)))
+        } else if supervision
+            .deadline
+            .is_some_and(|deadline| started.elapsed() >= deadline)
+        {
+            Some((Termination::TimedOut, Stop::Terminate))
+        } else {
+            None
+        };
+        if let Some((termination, signal)) = stop {
+            stop_leader(child, signal, supervision.grace)?;
+            return Ok((termination, started.elapsed()));
+        }
+        let mut nap = pause;
+        if let Some(deadline) = supervision.deadline {
+            nap = nap.min(
+                deadline
+                    .saturating_sub(started.elapsed())
+                    .max(Duration::from_millis(1)),
+            );
+        }
+        std::thread::sleep(nap);
+        pause = (pause * 2).min(POLL);
+    }
+}
+
+/// Signals the group, waits up to `grace` for the leader, then kills the
+/// group; returns once the leader has exited (unreaped).
+fn stop_leader(child: &mut Child, signal: Stop, grace: Duration) -> io::Result<()> {
+    signal_group(child, signal);
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if exited(child)?.is_some() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal_group(child, Stop::Kill);
+    while exited(child)?.is_none() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Signal(i32),
+    Terminate,
+    Kill,
+}
+
+fn polite_signal(reason: &CancelReason) -> Stop {
+    match reason {
+        CancelReason::Signal(signal) => Stop::Signal(*signal),
+        CancelReason::Requested(_) => Stop::Terminate,
+    }
+}
+
+#[cfg(unix)]
+mod os {
+    use super::*;
+    use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
+
+    /// A group of its own (so stopping it stops everything it started),
+    /// and on Linux SIGKILL when dcx dies.
+    pub(super) fn isolate(command: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        {
+            let parent = rustix::process::getpid();
+            // SAFETY: the closure runs in the forked child before exec and
+            // only makes two raw system calls through rustix (prctl,
+            // getppid): no allocation, no lock, nothing that is not
+            // async-signal-safe. It is the only unsafe code in dcx.
+            #[allow(unsafe_code)]
+            unsafe {
+                command.pre_exec(move || {
+                    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+                    // dcx died between fork and prctl: the signal would
+                    // never come, so do not start at all.
+                    if rustix::process::getppid() != Some(parent) {
+                        return Err(io::Error::other("dcx exited while starting the command"));
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+
+    /// How the leader ended, if it has; it stays a zombie (unreaped) so
+    /// its pid and group id stay reserved.
+    pub(super) fn exited(child: &mut Child) -> io::Result<Option<Termination>> {
+        let pid = Pid::from_child(child);
+        let status = waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+        )?;
+        Ok(status.and_then(|status| {
+            if let Some(code) = status.exit_status() {
+                Some(Termination::Exited(code))
+            } else {
+                status.terminating_signal().map(Termination::Signaled)
+            }
+        }))
+    }
+
+    pub(super) fn signal_group(child: &mut Child, stop: Stop) {
+        let signal = match stop {
+            Stop::Signal(raw) => Signal::from_named_raw(raw).unwrap_or(Signal::TERM),
+            Stop::Terminate => Signal::TERM,
+            Stop::Kill => Signal::KILL,
+        };
+        // ESRCH: the group is already empty.
+        let _ = kill_process_group(Pid::from_child(child), signal);
+    }
+
+    /// Stops what the leader left in its group; returns how many there were.
+    pub(super) fn end_group(child: &mut Child, grace: Duration) -> usize {
+        let leader = child.id();
+        let found = members(leader);
+        if found == Some(0) {
+            return 0;
+        }
+        signal_group(child, Stop::Terminate);
+        let until = Instant::now() + grace;
+        loop {
+            match members(leader) {
+                Some(0) => break,
+                Some(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+                // Without /proc there is no telling: a short pause, then KILL.
+                None if Instant::now() < until.min(Instant::now() + Duration::from_millis(50)) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    signal_group(child, Stop::Kill);
+                    break;
+                }
+                _ => {
+                    signal_group(child, Stop::Kill);
+                    break;
+                }
+            }
+        }
+        found.unwrap_or(0)
+    }
+
+    /// Live members of the group led by `leader`, the leader excepted;
+    /// `None` where /proc cannot tell.
+    fn members(leader: u32) -> Option<usize> {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        let entries = std::fs::read_dir("/proc").ok()?;
+        let mut count = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid == leader {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid pgrp …`; comm may hold spaces and parens.
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let mut fields = rest.split(' ');
+            let state = fields.next();
+            let pgrp = fields.nth(1).and_then(|f| f.parse::<u32>().ok());
+            if pgrp == Some(leader) && state != Some("Z") && state != Some("X") {
+                count += 1;
+            }
+        }
+        Some(count)
+    }
+}
+
+#[cfg(not(unix))]
+mod os {
+    use super::*;
+
+    pub(super) fn isolate(_command: &mut Command) {}
+
+    pub(super) fn exited(child: &mut Child) -> io::Result<Option<Termination>> {
+        Ok(child
+            .try_wait()?
+            .map(|status| Termination::Exited(status.code().unwrap_or(1))))
+    }
+
+    pub(super) fn signal_group(child: &mut Child, _stop: Stop) {
+        let _ = child.kill();
+    }
+
+    pub(super) fn end_group(_child: &mut Child, _grace: Duration) -> usize {
+        0
+    }
+}
+
+use os::{end_group, exited, isolate, signal_group};
+
+/// The conventional name of a Unix signal (`SIGSEGV`), when it has one.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use rustix::process::Signal;
+        let known = [
+            (Signal::HUP, "SIGHUP"),
+            (Signal::INT, "SIGINT"),
+            (Signal::QUIT, "SIGQUIT"),
+            (Signal::ILL, "SIGILL"),
+            (Signal::TRAP, "SIGTRAP"),
+            (Signal::ABORT, "SIGABRT"),
+            (Signal::BUS, "SIGBUS"),
+            (Signal::FPE, "SIGFPE"),
+            (Signal::KILL, "SIGKILL"),
+            (Signal::SEGV, "SIGSEGV"),
+            (Signal::PIPE, "SIGPIPE"),
+            (Signal::ALARM, "SIGALRM"),
+            (Signal::TERM, "SIGTERM"),
+        ];
+        known
+            .iter()
+            .find(|(known, _)| known.as_raw() == signal)
+            .map(|(_, name)| *name)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal;
+        None
+    }
+}
