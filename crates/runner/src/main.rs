@@ -3,8 +3,6 @@
 //! `execve`, or reports the error; the exit statuses are in
 //! [`dcx_runner::exit`] and docs/RUNNER.md.
 
-#![allow(clippy::print_stderr)]
-
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -28,16 +26,21 @@ fn print(text: &str) -> ExitCode {
         // `runner help | head -1`: the reader has all it wanted.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ERROR: cannot write output: {error}");
+            let _ = writeln!(io::stderr(), "ERROR: cannot write output: {error}");
             ExitCode::from(exit::OUTPUT)
         }
     }
 }
 
+/// Reports `error` on stderr and exits with its status. A stderr that
+/// cannot be written (closed pipe, full disk) changes nothing: the status
+/// is the report that still reaches the caller, so it must not turn into a
+/// panic's 101.
 fn fail(error: &RunnerError) -> ExitCode {
-    eprintln!("ERROR: {error}");
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "ERROR: {error}");
     if let Some(hint) = error.hint() {
-        eprintln!("hint: {hint}");
+        let _ = writeln!(stderr, "hint: {hint}");
     }
     ExitCode::from(error.exit_code())
 }

@@ -121,3 +121,75 @@ fn json_documents_match_their_schemas_and_the_committed_examples() {
         );
     }
 }
+
+/// Where the runner's own output cannot go: a full stdout is status 1 with
+/// one line; a closed pipe and a closed stdout are status 0 (the reader has
+/// what it wanted; a closed fd 1 is reopened on /dev/null by the Rust
+/// runtime before `main`, so it cannot be told apart from a working one);
+/// a stderr that cannot be written never turns an error into a panic.
+#[test]
+fn output_that_cannot_be_written_never_panics() {
+    let image = StagedImage::base();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+
+    let output = image
+        .runtime_user_command()
+        .arg("help")
+        .stdin(Stdio::null())
+        .stdout(full())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("start runner");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("ERROR: cannot write output: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // An error whose report cannot be written keeps its own status (4).
+    let output = image
+        .runtime_user_command()
+        .arg("no-such-command")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(full())
+        .output()
+        .expect("start runner");
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+
+    for redirect in [">&-", "| head -c 0"] {
+        let line = format!("{} {redirect}", image.runtime_user_command_line(&["help"]));
+        let script = if redirect.starts_with('|') {
+            // The pipeline's status is head's; report the runner's.
+            format!(
+                "{{ {}; echo $? >&2; }} | head -c 0",
+                image.runtime_user_command_line(&["help"])
+            )
+        } else {
+            format!("{line}; echo $? >&2")
+        };
+        // The runner's environment (RUNNER_ROOT, HOME, …), for the shell.
+        let runner = image.runtime_user_command();
+        let mut sh = std::process::Command::new("sh");
+        sh.env_clear();
+        for (key, value) in runner.get_envs() {
+            if let Some(value) = value {
+                sh.env(key, value);
+            }
+        }
+        if let Some(dir) = runner.get_current_dir() {
+            sh.current_dir(dir);
+        }
+        let output = sh
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .output()
+            .expect("start sh");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim(), "0", "{redirect}: {stderr}");
+    }
+}
