@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use dcx_contracts::Sha256Hex;
@@ -50,7 +49,7 @@ impl AssetLocation {
                 .map_err(|e| invalid(e.to_string())),
             "http" => {
                 let url = Url::parse(asset_url).map_err(|e| invalid(e.to_string()))?;
-                if is_loopback(&url) {
+                if dcx_sys::http::is_loopback(&url) {
                     Ok(Self::Http(url))
                 } else {
                     Err(FetchError::PlainHttp {
@@ -93,18 +92,6 @@ impl std::fmt::Display for AssetLocation {
             Self::Http(url) => write!(f, "{url}"),
             Self::File(path) => write!(f, "{}", path.display()),
         }
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    // `host_str` writes IPv6 addresses in brackets.
-    match url
-        .host_str()
-        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
-    {
-        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
-        Some(host) => host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
-        None => false,
     }
 }
 
@@ -244,17 +231,9 @@ fn download(
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.download_timeout)
         // Release assets redirect to a CDN; follow, but never from https
-        // down to plain http on a remote host.
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 10 {
-                attempt.error("more than 10 redirects")
-            } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
-                attempt.follow()
-            } else {
-                let refused = format!("refusing to follow a redirect to {}", attempt.url());
-                attempt.error(refused)
-            }
-        }))
+        // down to plain http on a remote host (the policy of every dcx
+        // client, in dcx-sys).
+        .redirect(dcx_sys::http::redirect_policy())
         .build()
         .map_err(|e| download_error(location, &e))?;
     let response = client

@@ -31,7 +31,7 @@ use dcx_contracts::bundle::{BundleRole, LockedBundle, ProjectBundleLock};
 use dcx_contracts::digest::HashingReader;
 use dcx_contracts::manifest::{PathError, validate_relative_path};
 use dcx_contracts::{Sha256Hex, WriteError};
-use tempfile::TempDir;
+use dcx_sys::StagingDir;
 
 use crate::Limits;
 use crate::archive::{self, ArchiveError, DIR_MODE, set_mode};
@@ -275,6 +275,9 @@ pub enum InstallError {
         /// What does not match.
         problem: String,
     },
+    /// The workspace lock could not be taken.
+    #[error("cannot lock the workspace: {0}")]
+    Lock(#[source] dcx_sys::LockError),
     /// The staging area could not be written.
     #[error("{entry}: {source}")]
     Write {
@@ -316,16 +319,30 @@ pub struct InstallRequest<'a> {
 struct Staged {
     entry: PlannedBundle,
     target: PathBuf,
-    staging: TempDir,
+    staging: StagingDir,
     installed: Installed,
 }
 
+/// The lock file of a workspace, [`WORKSPACE_LOCK_FILE_NAME`] in it.
+pub const WORKSPACE_LOCK_FILE_NAME: &str = ".dcx-install.lock";
+
 /// Installs every bundle of the lock; see the module documentation.
+///
+/// Installs into one workspace are serialized: each holds an exclusive
+/// advisory lock on `<workspace>/.dcx-install.lock` from before its first
+/// check until its last rename, and a second one waits (told through
+/// [`Progress::waiting`]). The kernel drops the lock when its holder dies,
+/// so a killed install never blocks the next.
 pub fn install(
     request: &InstallRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<Installed>, InstallError> {
     let plan = plan(request.lock, &request.lock_path.display().to_string())?;
+    let lock_path = request.workspace.join(WORKSPACE_LOCK_FILE_NAME);
+    let _workspace_lock = dcx_sys::lock_exclusive(&lock_path, dcx_sys::Wait::Block, |holder| {
+        progress.waiting(&lock_path, holder);
+    })
+    .map_err(InstallError::Lock)?;
     let lock_dir = match request.lock_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

@@ -230,10 +230,11 @@ pub fn package_impl(
         let path = path.to_path_buf();
         move |source| WriteError { path, source }
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".dcx-tmp-")
-        .tempfile_in(out)
-        .map_err(write_error(out))?;
+    // What killed runs left in `out` (their temp files) goes first; the
+    // package is written to a locked `.dcx-tmp-` file that the next run
+    // removes in turn if this one is killed.
+    dcx_sys::sweep_leftovers(out).map_err(write_error(out))?;
+    let temp = dcx_sys::temp_file_in(out).map_err(write_error(out))?;
     let options = PackOptions {
         mtime: request.source_date_epoch.unwrap_or(0),
         threads: request.threads,

@@ -42,6 +42,11 @@ pub trait Progress: Sync {
     fn advance(&self, stage: Stage, bytes: u64);
     /// The stage ended (successfully or not).
     fn finish(&self, stage: Stage);
+    /// Another process holds `lock` (its pid when known): the work waits
+    /// until it is released. Called at most once per lock, before waiting.
+    fn waiting(&self, lock: &std::path::Path, holder: Option<u32>) {
+        let _ = (lock, holder);
+    }
 }
 
 /// A [`Progress`] that ignores everything.

@@ -4,12 +4,20 @@
 //! destination (same file system, so the final move is a rename). Until
 //! that rename the destination is untouched; if anything fails the
 //! temporary directory is removed and nothing was written there.
+//!
+//! A process killed outright (SIGKILL, a power loss) cannot remove its
+//! staging directory. Staging directories are therefore made by
+//! [`dcx_sys::staging_dir_in`] (named `.dcx-staging-<dest>-*`, locked by the
+//! process filling them), and [`stage_beside`] first sweeps the directory it
+//! stages in ([`dcx_sys::sweep_leftovers`]): what no live process holds is
+//! removed, so killed runs never pile up, while a concurrent run's staging
+//! directory, still locked, is left alone.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use tempfile::TempDir;
+use dcx_sys::StagingDir;
 
 use crate::verify::RESOLVED_LOCK_FILE_NAME;
 
@@ -68,19 +76,26 @@ pub fn check_replaceable(dest: &Path) -> Result<(), StagingError> {
     }
 }
 
-/// A temporary directory beside `dest` (created with its missing parents),
-/// named after it so a leftover is recognizable.
-pub fn stage_beside(dest: &Path) -> Result<TempDir, StagingError> {
+/// A staging directory beside `dest` (created with its missing parents),
+/// named after it (`.dcx-staging-<name>-*`) so a leftover is recognizable,
+/// and locked by this process until it is dropped. The leftovers of killed
+/// runs beside `dest` (staging directories and temp files that no live
+/// process holds) are removed first.
+pub fn stage_beside(dest: &Path) -> Result<StagingDir, StagingError> {
     let parent = parent_of(dest);
     fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
+    sweep(&parent)?;
     let name = dest
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".dcx-staging-{name}-"))
-        .tempdir_in(&parent)
-        .map_err(io_error("create a staging directory in", &parent))
+    dcx_sys::staging_dir_in(&parent, &name).map_err(io_error("create a staging directory in", &parent))
+}
+
+/// Removes the leftovers of killed runs in `dir` (see
+/// [`dcx_sys::sweep_leftovers`]); a missing `dir` has none.
+pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, StagingError> {
+    dcx_sys::sweep_leftovers(dir).map_err(io_error("remove the leftovers of killed runs in", dir))
 }
 
 /// Moves the finished tree `staged` to `dest`, replacing what
@@ -123,6 +138,34 @@ mod tests {
         let file = dir.path().join("file");
         fs::write(&file, "x").unwrap();
         assert!(check_replaceable(&file).is_err());
+    }
+
+    #[test]
+    fn staging_sweeps_what_killed_runs_left_and_spares_live_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        // A killed run's staging directory and temp file: nobody holds them.
+        let dead = dir.path().join(".dcx-staging-out-dead");
+        fs::create_dir_all(dead.join("tree/deep")).unwrap();
+        fs::write(dead.join("tree/deep/file"), "x").unwrap();
+        let dead_temp = dir.path().join(".dcx-tmp-dead");
+        fs::write(&dead_temp, "half").unwrap();
+        // A live run's staging directory.
+        let live = stage_beside(&dest).unwrap();
+        assert!(!dead.exists() && !dead_temp.exists());
+        let second = stage_beside(&dest).unwrap();
+        assert!(live.path().exists(), "a live staging directory was swept");
+        assert!(
+            second
+                .path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".dcx-staging-out-")
+        );
+        drop((live, second));
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]
