@@ -13,18 +13,23 @@
 //!
 //! The codes for failures without an exit status of their own are the ones
 //! a POSIX shell and `timeout(1)` report for the same failures.
+//!
+//! An invocation stopped because dcx was cancelled (SIGINT, SIGTERM) is no
+//! row at all: it is [`CertifyError::Cancelled`], and no certificate is
+//! written.
 
 use std::time::Duration;
 
 use dcx_contracts::certification::{CertificateCheck, CheckStatus, CommandContract};
 use dcx_contracts::status::LaneClass;
+use dcx_sys::{Cancel, Finished, Termination, signal_name};
 
 use crate::adapter::{Adapter, Unavailable};
 use crate::checks::{self, COMMAND, GOVERNANCE_SYNC, command_line};
 use crate::duration::format_duration;
 use crate::error::CertifyError;
 use crate::evidence::EvidenceDir;
-use crate::process::{self, Termination, signal_name};
+use crate::process;
 
 /// Exit code recorded for a timeout (as `timeout(1)` reports it).
 const TIMED_OUT: i64 = 124;
@@ -39,6 +44,8 @@ pub(crate) struct AdapterChecks<'a> {
     pub(crate) timeout: Duration,
     /// Where the logs go.
     pub(crate) evidence: &'a mut EvidenceDir,
+    /// Stops the invocation in flight and every later one.
+    pub(crate) cancel: &'a Cancel,
 }
 
 /// One invocation to make and how to judge it.
@@ -92,6 +99,9 @@ impl AdapterChecks<'_> {
     }
 
     fn run(&mut self, invocation: Invocation) -> Result<CertificateCheck, CertifyError> {
+        if let Some(reason) = self.cancel.reason() {
+            return Err(CertifyError::Cancelled { reason });
+        }
         let adapter = match &self.adapter {
             Ok(adapter) => adapter,
             Err(unavailable) => return Ok(self.cannot_run(&invocation, unavailable)),
@@ -103,10 +113,29 @@ impl AdapterChecks<'_> {
             format_duration(self.timeout)
         );
         let log = self.evidence.create_log(&invocation.id, &header)?;
-        let outcome = match process::run(&adapter.program, &invocation.args, self.timeout, &log.file) {
+        let ran = process::run(
+            &adapter.program,
+            &invocation.args,
+            self.timeout,
+            &log.file,
+            self.cancel,
+        );
+        let outcome = match ran {
+            Ok(Finished {
+                termination: Termination::Cancelled(reason),
+                ..
+            }) => return Err(CertifyError::Cancelled { reason }),
             Ok(finished) => {
-                let mut outcome = self.judge(&line, &invocation.expected, finished.termination);
+                let mut outcome = self.judge(&line, &invocation.expected, &finished.termination);
                 outcome.duration_ms = Some(u64::try_from(finished.elapsed.as_millis()).unwrap_or(u64::MAX));
+                if finished.stragglers > 0 {
+                    // The row stays what the adapter's own ending earned;
+                    // the log says what was cleaned up after it.
+                    outcome.footer.push_str(&format!(
+                        "; {} process(es) it left running in its group were stopped",
+                        finished.stragglers
+                    ));
+                }
                 outcome
             }
             Err(error) => {
@@ -141,8 +170,8 @@ impl AdapterChecks<'_> {
         Ok(row)
     }
 
-    fn judge(&self, line: &str, expected: &[i64], termination: Termination) -> Outcome {
-        let (status, exit_code, detail, footer) = match termination {
+    fn judge(&self, line: &str, expected: &[i64], termination: &Termination) -> Outcome {
+        let (status, exit_code, detail, footer) = match *termination {
             Termination::Exited(code) if expected.contains(&i64::from(code)) => (
                 CheckStatus::Pass,
                 i64::from(code),
@@ -173,6 +202,14 @@ impl AdapterChecks<'_> {
                     format!("timed out after {timeout}; process group killed"),
                 )
             }
+            // `run` turns a cancellation into an error before judging; if
+            // one got here anyway, it is no pass.
+            Termination::Cancelled(_) => (
+                CheckStatus::Fail,
+                i64::from(termination.exit_code()),
+                format!("`{line}` was stopped: dcx was cancelled"),
+                "stopped: dcx was cancelled".to_owned(),
+            ),
         };
         Outcome {
             status,

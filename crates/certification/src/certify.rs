@@ -4,9 +4,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dcx_contracts::certification::{CertificateCheck, CertificationRegistry, CheckStatus, RegistryLane};
+use dcx_contracts::certification::{
+    CertificateCheck, CertificationRegistry, CheckStatus, ExecutionCertificate, RegistryLane,
+};
+use dcx_contracts::document::{Format, to_bytes};
 use dcx_contracts::status::LaneStatus;
-use dcx_contracts::{LoadLimits, Timestamp, Warning};
+use dcx_contracts::{Document, LoadLimits, SaveError, Timestamp, Warning};
+use dcx_sys::{Cancel, LockError, LockFile, Wait};
 
 use crate::adapter::{self, Adapter, Unavailable};
 use crate::adapter_checks::AdapterChecks;
@@ -75,15 +79,37 @@ impl Certification {
     }
 }
 
+/// The lock file that serializes certifications into one output directory.
+pub const OUT_DIR_LOCK_FILE_NAME: &str = ".dcx-certify.lock";
+
 /// Certifies one lane: loads the registry, runs the checks, writes
 /// `<out-dir>/<json_out name>` and `<out-dir>/<md_out name>` (the file names
-/// of the lane's `artifact_contract`, `{runner}` substituted) atomically,
+/// of the lane's `artifact_contract`, `{runner}` substituted) as one set,
 /// and returns what it wrote.
 ///
 /// A failing check is a certificate with verdict `fail`, not an error.
 /// Errors are configuration and I/O problems: an invalid registry, an
-/// unknown lane, a malformed commit, an unwritable output directory.
-pub fn certify(settings: &CertifySettings) -> Result<Certification, CertifyError> {
+/// unknown lane, a malformed commit, an unwritable output directory; and
+/// [`CertifyError::Cancelled`] when `cancel` is cancelled before the
+/// certificate is written (the adapter's process group is stopped first;
+/// nothing is written).
+///
+/// Certifications into one output directory are serialized by an exclusive
+/// lock on `<out-dir>/.dcx-certify.lock`, held from before the evidence is
+/// prepared until the certificate is written; this one waits for it
+/// silently. [`certify_with`] says when it waits.
+pub fn certify(settings: &CertifySettings, cancel: &Cancel) -> Result<Certification, CertifyError> {
+    certify_with(settings, cancel, |_, _| {})
+}
+
+/// [`certify`], calling `on_wait` once with the lock file and the holder's
+/// pid (when known) if another process holds the output directory's lock.
+/// Waiting ends when the lock is free or `cancel` is cancelled.
+pub fn certify_with(
+    settings: &CertifySettings,
+    cancel: &Cancel,
+    on_wait: impl FnOnce(&Path, Option<u32>),
+) -> Result<Certification, CertifyError> {
     if !is_commit_sha(&settings.commit_sha) {
         return Err(CertifyError::CommitSha {
             found: settings.commit_sha.clone(),
@@ -101,8 +127,9 @@ pub fn certify(settings: &CertifySettings) -> Result<Certification, CertifyError
     )?;
     let md_path = artifact_path(settings, lane, index, "md_out", &lane.artifact_contract.md_out)?;
 
+    let _lock = lock_out_dir(&settings.out_dir, cancel, on_wait)?;
     let mut evidence = EvidenceDir::prepare(&settings.out_dir, &lane.runner_id)?;
-    let checks = run_checks(settings, lane, &mut evidence)?;
+    let checks = run_checks(settings, lane, &mut evidence, cancel)?;
     let certificate = certificate::assemble(
         Subject {
             lane,
@@ -112,9 +139,15 @@ pub fn certify(settings: &CertifySettings) -> Result<Certification, CertifyError
         },
         checks,
     );
+    let json = certificate_bytes(&json_path, &certificate)?;
+    let md = render_markdown(&certificate);
 
-    dcx_contracts::save(&json_path, &certificate)?;
-    dcx_contracts::atomic_write(&md_path, render_markdown(&certificate).as_bytes())?;
+    // The last moment to stop without writing anything.
+    if let Some(reason) = cancel.reason() {
+        return Err(CertifyError::Cancelled { reason });
+    }
+    evidence.publish()?;
+    dcx_contracts::atomic_write_set(&[(&json_path, &json), (&md_path, md.as_bytes())])?;
     Ok(Certification {
         certificate,
         json_path,
@@ -129,6 +162,7 @@ fn run_checks(
     settings: &CertifySettings,
     lane: &RegistryLane,
     evidence: &mut EvidenceDir,
+    cancel: &Cancel,
 ) -> Result<Vec<CertificateCheck>, CertifyError> {
     let mut rows = vec![checks::row(
         CONTRACT,
@@ -170,6 +204,7 @@ fn run_checks(
             class: lane.class,
             timeout: settings.timeout,
             evidence,
+            cancel,
         };
         for contract in commands {
             rows.push(adapter_checks.command(contract)?);
@@ -184,6 +219,57 @@ fn run_checks(
             .map(|c| conformance::case_check(&settings.spec_root, c, settings.documents.max_bytes)),
     );
     Ok(rows)
+}
+
+/// Takes the output directory's lock (creating the directory), polling so
+/// that a cancellation ends the wait too.
+fn lock_out_dir(
+    out_dir: &Path,
+    cancel: &Cancel,
+    on_wait: impl FnOnce(&Path, Option<u32>),
+) -> Result<LockFile, CertifyError> {
+    let path = out_dir.join(OUT_DIR_LOCK_FILE_NAME);
+    let mut on_wait = Some(on_wait);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match dcx_sys::lock_exclusive(&path, Wait::Fail, |_| {}) {
+            Ok(lock) => return Ok(lock),
+            Err(LockError::Busy { holder, .. }) => {
+                if let Some(on_wait) = on_wait.take() {
+                    on_wait(&path, holder);
+                }
+            }
+            Err(error) => return Err(CertifyError::Lock(error)),
+        }
+        if let Some(reason) = cancel.reason() {
+            return Err(CertifyError::Cancelled { reason });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// The certificate as it is saved, once it passed its own rules (what
+/// [`dcx_contracts::save`] checks), so it can be written in one set with
+/// its Markdown.
+fn certificate_bytes(path: &Path, certificate: &ExecutionCertificate) -> Result<Vec<u8>, CertifyError> {
+    let violations = certificate.validate();
+    if !violations.is_empty() {
+        return Err(SaveError::Invalid {
+            path: path.display().to_string(),
+            document: ExecutionCertificate::NAME,
+            violations,
+        }
+        .into());
+    }
+    to_bytes(certificate, Format::Json).map_err(|message| {
+        SaveError::Serialize {
+            path: path.display().to_string(),
+            document: ExecutionCertificate::NAME,
+            message,
+        }
+        .into()
+    })
 }
 
 fn find_adapter(settings: &CertifySettings, lane: &RegistryLane) -> Result<Adapter, Unavailable> {

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use dcx_contracts::{LoadError, SaveError, WriteError};
 
-/// A certification that could not be carried out; nothing (or only evidence
-/// logs) was written. Binaries map every variant to exit code 2.
+/// A certification that could not be carried out; nothing was written.
+/// Binaries map every variant to exit code 2, except [`Cancelled`] by a
+/// signal, which is 128 + the signal (130, 143).
+///
+/// [`Cancelled`]: CertifyError::Cancelled
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertifyError {
@@ -57,7 +60,44 @@ pub enum CertifyError {
     /// The certificate was refused or could not be written.
     #[error(transparent)]
     Save(#[from] SaveError),
-    /// The Markdown report could not be written.
+    /// The certificate or its Markdown report could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The lock on the output directory could not be taken.
+    #[error("cannot lock the output directory: {0}")]
+    Lock(#[source] dcx_sys::LockError),
+    /// The certification was cancelled (dcx received SIGINT or SIGTERM):
+    /// the adapter's process group was stopped, and neither the certificate
+    /// nor its Markdown nor its evidence was written; the previous ones, if
+    /// any, are as they were.
+    #[error(
+        "cancelled ({}): the adapter's process group was stopped and no certificate was written; the previous one, if any, is unchanged",
+        describe_reason(reason)
+    )]
+    Cancelled {
+        /// Why.
+        reason: dcx_sys::CancelReason,
+    },
+}
+
+impl CertifyError {
+    /// The signal that cancelled the certification, when one did.
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            Self::Cancelled {
+                reason: dcx_sys::CancelReason::Signal(signal),
+            } => Some(*signal),
+            _ => None,
+        }
+    }
+}
+
+fn describe_reason(reason: &dcx_sys::CancelReason) -> String {
+    match reason {
+        dcx_sys::CancelReason::Signal(signal) => match dcx_sys::signal_name(*signal) {
+            Some(name) => format!("dcx received {name}"),
+            None => format!("dcx received signal {signal}"),
+        },
+        dcx_sys::CancelReason::Requested(why) => why.clone(),
+    }
 }

@@ -14,8 +14,8 @@
 //!
 //! Like every dcx library this crate never prints, exits, reads the
 //! wall clock or the environment: `now`, the commit, the `PATH` to search
-//! and the timeout come in through [`CertifySettings`], and errors are
-//! typed. It does spawn processes (the adapter; their durations are measured
+//! and the timeout come in through [`CertifySettings`], cancellation
+//! through a [`dcx_sys::Cancel`], and errors are typed. It does spawn processes (the adapter; their durations are measured
 //! with the monotonic clock and are the only values that differ between two
 //! runs on the same inputs) and write files (the certificate and its
 //! evidence logs under `<out-dir>/runner-certification-<runner>/`).
@@ -40,7 +40,7 @@ mod registry;
 pub mod verify;
 
 pub use certificate::verdict_line;
-pub use certify::{Certification, CertifySettings, certify};
+pub use certify::{Certification, CertifySettings, OUT_DIR_LOCK_FILE_NAME, certify, certify_with};
 pub use duration::{InvalidDuration, format_duration, parse_duration};
 pub use error::CertifyError;
 pub use markdown::render_markdown;

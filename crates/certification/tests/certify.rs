@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use dcx_certification::{CertifyError, certify, verdict_line};
 use dcx_contracts::certification::{CheckStatus, Verdict};
+use dcx_sys::Cancel;
 use support::{Scratch, assert_written_well, lane, repo_registry, rows};
 
 const RCERT: &str = "/specs/03_conformance/cases/core/runner_certification_core.spec.md";
@@ -26,7 +27,11 @@ fn owned(row: (&str, &str, &str, i64, &str)) -> (String, String, String, i64, St
 fn the_rust_lane_of_the_repo_registry_passes_with_the_fixture_adapter() {
     let scratch = Scratch::new();
     let adapter = scratch.adapter();
-    let certification = certify(&scratch.settings("rust", repo_registry(), &adapter)).unwrap();
+    let certification = certify(
+        &scratch.settings("rust", repo_registry(), &adapter),
+        &Cancel::new(),
+    )
+    .unwrap();
     assert_written_well(&certification);
 
     let cert = &certification.certificate;
@@ -177,7 +182,11 @@ fn registry_problems_are_errors_naming_the_file_and_the_field() {
         ),
     ];
     for (registry, runner, message) in cases {
-        let err = certify(&scratch.settings(runner, registry.clone(), &adapter)).unwrap_err();
+        let err = certify(
+            &scratch.settings(runner, registry.clone(), &adapter),
+            &Cancel::new(),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), message, "{}", registry.display());
     }
     assert!(
@@ -191,7 +200,7 @@ fn a_malformed_commit_is_refused_before_anything_runs() {
     let scratch = Scratch::new();
     let mut settings = scratch.settings("rust", repo_registry(), &scratch.adapter());
     settings.commit_sha = "unknown".to_owned();
-    let err = certify(&settings).unwrap_err();
+    let err = certify(&settings, &Cancel::new()).unwrap_err();
     assert!(matches!(err, CertifyError::CommitSha { .. }));
     assert_eq!(
         err.to_string(),
@@ -212,7 +221,7 @@ fn an_exit_code_outside_expect_exit_fails_and_keeps_the_log() {
         &[],
         &[],
     )]);
-    let certification = certify(&scratch.settings("rust", registry, &adapter)).unwrap();
+    let certification = certify(&scratch.settings("rust", registry, &adapter), &Cancel::new()).unwrap();
     assert_written_well(&certification);
     assert!(!certification.passed());
     let shown = adapter.display();
@@ -255,7 +264,7 @@ fn a_hung_adapter_times_out_and_its_process_group_is_killed() {
     let mut settings = scratch.settings("rust", registry, &adapter);
     settings.timeout = Duration::from_secs(1);
     let started = Instant::now();
-    let certification = certify(&settings).unwrap();
+    let certification = certify(&settings, &Cancel::new()).unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "waited for the hung adapter"
@@ -305,7 +314,7 @@ fn a_crashing_adapter_fails_with_its_signal() {
         &["runtime.runner_interface_subcommands"],
         &[],
     )]);
-    let certification = certify(&scratch.settings("rust", registry, &adapter)).unwrap();
+    let certification = certify(&scratch.settings("rust", registry, &adapter), &Cancel::new()).unwrap();
     assert_written_well(&certification);
     let shown = adapter.display();
     assert_eq!(
@@ -393,7 +402,11 @@ fn an_adapter_that_cannot_run_fails_a_required_lane_and_skips_a_compatibility_la
         ),
     ];
     for (runner, adapter, (status, exit_code, detail)) in cases {
-        let certification = certify(&scratch.settings(runner, registry.clone(), adapter)).unwrap();
+        let certification = certify(
+            &scratch.settings(runner, registry.clone(), adapter),
+            &Cancel::new(),
+        )
+        .unwrap();
         assert_written_well(&certification);
         assert_eq!(
             rows(&certification)[1],
@@ -424,14 +437,14 @@ fn the_public_adapter_is_looked_up_on_the_path_given() {
     let mut settings = scratch.settings("rust", registry, &scratch.adapter());
     settings.adapter = None;
     settings.search_path = Some(std::env::join_paths([scratch.path().join("empty"), bin]).unwrap());
-    let certification = certify(&settings).unwrap();
+    let certification = certify(&settings, &Cancel::new()).unwrap();
     assert_eq!(
         rows(&certification)[1].4,
         "`dc-runner style-check` exited 0, as expected (0)"
     );
 
     settings.search_path = None;
-    let certification = certify(&settings).unwrap();
+    let certification = certify(&settings, &Cancel::new()).unwrap();
     assert_eq!(
         rows(&certification)[1],
         owned((
@@ -464,7 +477,7 @@ fn case_refs_fail_when_the_file_is_missing_or_the_id_is_only_a_substring() {
     )]);
     let mut settings = scratch.settings("rust", registry, &scratch.adapter());
     settings.spec_root = spec_root.clone();
-    let certification = certify(&settings).unwrap();
+    let certification = certify(&settings, &Cancel::new()).unwrap();
     assert_written_well(&certification);
     let digest = dcx_contracts::digest::sha256_bytes(cases_text.as_bytes());
     let file = spec_root.join("specs/core.spec.md");
@@ -509,7 +522,7 @@ fn lanes_that_are_not_active_skip_every_check_with_the_reason() {
     )]);
     // No adapter exists: a planned lane never looks for one.
     let absent = scratch.path().join("absent.sh");
-    let certification = certify(&scratch.settings("node", registry, &absent)).unwrap();
+    let certification = certify(&scratch.settings("node", registry, &absent), &Cancel::new()).unwrap();
     assert_written_well(&certification);
     let reason = "lane status is `planned`; only active lanes are certified";
     assert_eq!(
@@ -559,7 +572,11 @@ fn certifying_again_replaces_the_certificate_and_its_logs() {
         &[],
         &[],
     )]);
-    certify(&scratch.settings("rust", registry, &scratch.adapter())).unwrap();
+    certify(
+        &scratch.settings("rust", registry, &scratch.adapter()),
+        &Cancel::new(),
+    )
+    .unwrap();
     let fewer = scratch.registry(&[lane(
         "rust",
         "required",
@@ -568,7 +585,11 @@ fn certifying_again_replaces_the_certificate_and_its_logs() {
         &[],
         &[],
     )]);
-    let certification = certify(&scratch.settings("rust", fewer, &scratch.adapter())).unwrap();
+    let certification = certify(
+        &scratch.settings("rust", fewer, &scratch.adapter()),
+        &Cancel::new(),
+    )
+    .unwrap();
     assert_written_well(&certification);
     let mut logs: Vec<String> = std::fs::read_dir(scratch.out().join("runner-certification-rust"))
         .unwrap()
@@ -576,4 +597,114 @@ fn certifying_again_replaces_the_certificate_and_its_logs() {
         .collect();
     logs.sort();
     assert_eq!(logs, ["command.style-check.log"]);
+}
+
+#[test]
+fn a_cancelled_certification_stops_the_adapter_and_writes_nothing() {
+    let scratch = Scratch::new();
+    let registry = repo_registry();
+    // A first, complete certificate.
+    let first = certify(
+        &scratch.settings("rust", registry.clone(), &scratch.adapter()),
+        &Cancel::new(),
+    )
+    .unwrap();
+    let json_before = std::fs::read(&first.json_path).unwrap();
+    let md_before = std::fs::read(&first.md_path).unwrap();
+    let evidence = scratch.out().join("runner-certification-rust");
+    let log = evidence.join("command.docs-generate-check.log");
+    let log_before = std::fs::read(&log).unwrap();
+
+    // The second one hangs in an adapter invocation and is cancelled there.
+    let hanging = scratch.adapter_with("hang.sh", "FIXTURE_ADAPTER_HANG", "docs-generate-check");
+    let mut settings = scratch.settings("rust", registry, &hanging);
+    settings.timeout = Duration::from_secs(60);
+    let cancel = Cancel::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            cancel.cancel_by_signal(15);
+        })
+    };
+    let started = Instant::now();
+    let error = certify(&settings, &cancel).unwrap_err();
+    canceller.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(error, CertifyError::Cancelled { .. }), "{error}");
+    assert_eq!(error.signal(), Some(15));
+    assert_eq!(
+        error.to_string(),
+        "cancelled (dcx received SIGTERM): the adapter's process group was stopped and no certificate was written; the previous one, if any, is unchanged"
+    );
+    assert_eq!(std::fs::read(&first.json_path).unwrap(), json_before);
+    assert_eq!(std::fs::read(&first.md_path).unwrap(), md_before);
+    assert_eq!(std::fs::read(&log).unwrap(), log_before);
+    // Nothing of the cancelled run is left in the out dir.
+    let mut names: Vec<String> = std::fs::read_dir(scratch.out())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".dcx-certify.lock",
+            "runner-certification-rust",
+            "runner-certification-rust.json",
+            "runner-certification-rust.md"
+        ]
+    );
+
+    // Cancelled before it starts: no adapter runs at all.
+    let cancel = Cancel::new();
+    cancel.cancel("operator");
+    let error = certify(
+        &scratch.settings("rust", repo_registry(), &scratch.adapter()),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(error.to_string().starts_with("cancelled (operator): "), "{error}");
+    assert_eq!(error.signal(), None);
+}
+
+#[test]
+fn a_certification_waits_for_the_out_dir_lock_and_says_so() {
+    let scratch = Scratch::new();
+    let lock_path = scratch.out().join(dcx_certification::OUT_DIR_LOCK_FILE_NAME);
+    let held = dcx_sys::lock_exclusive(&lock_path, dcx_sys::Wait::Fail, |_| {}).unwrap();
+    let settings = scratch.settings("rust", repo_registry(), &scratch.adapter());
+    let json = scratch.out().join("runner-certification-rust.json");
+    let (told, done) = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            let mut told = None;
+            let result = dcx_certification::certify_with(&settings, &Cancel::new(), |path, holder| {
+                told = Some((path.to_path_buf(), holder));
+            });
+            (told, result)
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!json.exists(), "certified while the out dir was locked");
+        drop(held);
+        worker.join().unwrap()
+    });
+    done.unwrap();
+    assert_eq!(told, Some((lock_path, Some(std::process::id()))));
+    assert!(json.exists());
+
+    // A cancellation ends the wait.
+    let _held = dcx_sys::lock_exclusive(
+        &scratch.out().join(".dcx-certify.lock"),
+        dcx_sys::Wait::Fail,
+        |_| {},
+    )
+    .unwrap();
+    let cancel = Cancel::new();
+    cancel.cancel_by_signal(2);
+    let error = certify(&settings, &cancel).unwrap_err();
+    assert_eq!(error.signal(), Some(2));
 }
