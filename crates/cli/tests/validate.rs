@@ -272,3 +272,58 @@ fn help_shows_every_cap_default() {
     }
     assert!(help(&["runs", "record", "--help"]).contains("[default: 64MiB]"));
 }
+
+/// `dcx <args>` with stdout a pipe whose reader is already gone.
+fn with_closed_pipe(args: &[&str], dir: &Path) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_dcx"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(writer)
+        .output()
+        .unwrap()
+}
+
+/// `dcx <args>` with stdout on a full disk.
+fn with_full_stdout(args: &[&str], dir: &Path) -> Output {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_dcx"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(full)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_141_and_a_full_stdout_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.json"), REPORT).unwrap();
+    let commands: [&[&str]; 3] = [
+        &["validate", "--list"],
+        &["validate", "--kind", "runner_status_report_v1", "r.json"],
+        &["--help"],
+    ];
+    for args in commands {
+        let out = with_closed_pipe(args, dir.path());
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+
+        let out = with_full_stdout(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "error: cannot write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    // A negative verdict keeps its own code when the reader goes away.
+    std::fs::write(dir.path().join("bad.json"), "{}").unwrap();
+    let out = with_closed_pipe(
+        &["validate", "--kind", "runner_status_report_v1", "bad.json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
