@@ -53,6 +53,9 @@ pub enum FindingKind {
     EvidenceOfAnotherRun,
     /// A directory under `runs/` that `products.json` does not list.
     UnregisteredProduct,
+    /// A run directory without a report: its recorder stopped (was killed)
+    /// before writing one. `gc` removes it.
+    UnfinishedRun,
 }
 
 impl FindingKind {
@@ -65,6 +68,7 @@ impl FindingKind {
             FindingKind::OutsideDash => "outside-dash",
             FindingKind::EvidenceOfAnotherRun => "evidence-of-another-run",
             FindingKind::UnregisteredProduct => "unregistered-product",
+            FindingKind::UnfinishedRun => "unfinished-run",
         }
     }
 }

@@ -113,7 +113,26 @@ pub fn render(dash: &DashDir, options: &RenderOptions) -> (Page, String) {
 }
 
 /// Renders and writes the page atomically to `out`.
+///
+/// The directory of `out` is locked (the page lock of
+/// [`store`](crate::store)) from before the dash directory is read until
+/// the page is renamed into place, so concurrent renders write one after
+/// the other and the page left is the one rendered last, from the newest
+/// state; a reader only ever sees a whole page (atomic rename). Temp files
+/// of killed renders in that directory are swept first.
 pub fn render_to_file(dash: &DashDir, options: &RenderOptions, out: &Path) -> Result<Page, WriteError> {
+    let out_dir = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let fail = |source| WriteError {
+        path: out.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out_dir).map_err(fail)?;
+    let _page_lock = crate::store::lock_dir(out_dir).map_err(fail)?;
+    // A failed sweep only costs space.
+    let _ = dcx_sys::sweep_leftovers(out_dir);
     let (page, html) = render(dash, options);
     atomic_write(out, html.as_bytes())?;
     Ok(page)

@@ -4,8 +4,10 @@
 //! Edits are read-modify-write of the whole file, validated against the
 //! contract before anything is written and written atomically, so a reader
 //! (Dash, another `dcx`) sees the old registry or the new one, never half of
-//! one. Concurrent registrations are not serialized: the last writer wins,
-//! which is acceptable for a file people edit by hand.
+//! one. Concurrent registrations are serialized by the fleet lock (a lock
+//! on the dash directory, see [`store`](crate::store)) held across the
+//! whole read–modify–write, so N concurrent registrations keep N products.
+//! A hand edit does not take the lock: it can still race a registration.
 
 use dcx_contracts::run_artifacts::{Product, Products, RUN_ARTIFACT_SCHEMA_VERSION};
 use dcx_contracts::{Document, LoadError, SaveError, Timestamp, Warning};
@@ -43,6 +45,15 @@ pub enum FleetError {
     /// The new registry breaks the contract, or the write failed.
     #[error(transparent)]
     Save(#[from] SaveError),
+    /// The dash directory could not be created or locked.
+    #[error("cannot lock the dash directory {}: {source}", path.display())]
+    Lock {
+        /// The dash directory.
+        path: std::path::PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Loads and validates `products.json`; unknown fields come back as warnings.
@@ -59,6 +70,22 @@ pub fn list(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
 /// would be lost).
 pub fn register(dash: &DashDir, product: Product, now: Timestamp) -> Result<Products, FleetError> {
     ProductId::parse(&product.product_id)?;
+    let lock_failed = |source| FleetError::Lock {
+        path: dash.root().to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dash.root()).map_err(lock_failed)?;
+    // Held until the registry is written: the read below and the write are
+    // one step for every other registration.
+    let _fleet = crate::store::lock_dir(dash.root()).map_err(lock_failed)?;
+    // Temp files of registrations that were killed; a failed sweep only
+    // costs space.
+    for dir in [
+        dash.root().to_path_buf(),
+        dash.root().join(crate::layout::SCHEMAS_DIR),
+    ] {
+        let _ = dcx_sys::sweep_leftovers(&dir);
+    }
     let path = dash.products_file();
     let mut registry = if path.exists() {
         let loaded = dcx_contracts::load_with::<Products>(&path, dash.load_limits())?;

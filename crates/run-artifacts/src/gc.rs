@@ -10,7 +10,18 @@
 //!   evidence paths point into, are never removed, whatever N is: the
 //!   dashboard links there (upstream's `--keep 0` deleted it, RB B.6);
 //! - a product whose `last_run.json` cannot be read as JSON is skipped,
-//!   since what it points to is unknown.
+//!   since what it points to is unknown;
+//! - a run being recorded (its directory marked and locked by a live
+//!   recorder, see [`store`](crate::store)) is never removed, whatever N is,
+//!   and takes no slot;
+//! - a run whose recorder died before writing its report (marked, lock
+//!   free) takes no slot either, and is removed.
+//!
+//! The plan is made, and carried out, under the locks of the products it
+//! covers (taken in product-id order, released when the plan is dropped),
+//! so it is exact when it is executed: no recorder allocates, publishes or
+//! edits the kill switch in between, and a second gc waits, then finds
+//! nothing left to do. A directory already gone is not a failure.
 //!
 //! `--keep 0` removes every other run, so it needs an explicit
 //! confirmation ([`GcOptions::confirm_keep_zero`]). Planning is separate
@@ -22,6 +33,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::layout::{DashDir, ProductId, RUNS_DIR};
+use crate::store::{self, DirLock, RunState};
 
 /// The contract's default: keep the last 10 runs.
 pub const DEFAULT_KEEP: usize = 10;
@@ -86,8 +98,13 @@ pub struct ProductPlan {
     pub runs: Vec<String>,
     /// Runs past N that are kept anyway, and why.
     pub protected: Vec<(String, Protection)>,
-    /// Runs to remove, newest first.
+    /// Runs to remove, newest first (abandoned ones included).
     pub remove: Vec<String>,
+    /// Runs being recorded now: never removed, no slot.
+    pub in_flight: Vec<String>,
+    /// Runs whose recorder died before writing the report: no slot, and
+    /// in [`remove`](Self::remove).
+    pub abandoned: Vec<String>,
 }
 
 /// A product left alone, and why.
@@ -99,13 +116,15 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// What collection would do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What collection would do. Holds the locks of its products until it is
+/// dropped (or executed), so that it stays true.
+#[derive(Debug, Default)]
 pub struct GcPlan {
     /// Per product, sorted by id.
     pub products: Vec<ProductPlan>,
     /// Products left alone.
     pub skipped: Vec<Skipped>,
+    locks: Vec<DirLock>,
 }
 
 impl GcPlan {
@@ -115,8 +134,8 @@ impl GcPlan {
     }
 }
 
-/// Plans collection: reads directories and `last_run.json` files, removes
-/// nothing.
+/// Plans collection: locks the products, reads directories and
+/// `last_run.json` files, removes nothing.
 pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
     if options.keep == 0 && !options.confirm_keep_zero {
         return Err(GcError::KeepZero);
@@ -139,11 +158,20 @@ pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
         })?,
     };
     let mut plan = GcPlan::default();
+    // `products` is sorted: the product-id order of the lock rules.
     for product in products {
-        let runs = dash.run_ids(&product).map_err(|source| GcError::Io {
-            path: dash.product_dir(&product),
+        let product_dir = dash.product_dir(&product);
+        let io_error = |source| GcError::Io {
+            path: product_dir.clone(),
             source,
-        })?;
+        };
+        match store::lock_dir(&product_dir) {
+            Ok(lock) => plan.locks.push(lock),
+            // Removed meanwhile (by hand): nothing to collect.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(e)),
+        }
+        let runs = dash.run_ids(&product).map_err(io_error)?;
         let pinned = match pinned_runs(dash, &product) {
             Ok(pinned) => pinned,
             Err(reason) => {
@@ -153,10 +181,32 @@ pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
         };
         let mut protected = Vec::new();
         let mut remove = Vec::new();
-        for run in runs.iter().skip(options.keep) {
-            match pinned.iter().find(|(name, _)| name == run) {
-                Some((_, why)) => protected.push((run.clone(), *why)),
-                None => remove.push(run.clone()),
+        let mut in_flight = Vec::new();
+        let mut abandoned = Vec::new();
+        let mut slots = 0;
+        for run in &runs {
+            let pin = pinned.iter().find(|(name, _)| name == run).map(|(_, why)| *why);
+            // A run last_run.json names has its report, marker or not.
+            let state = match pin {
+                Some(_) => RunState::Finished,
+                None => match store::run_state(&product_dir.join(run)) {
+                    Ok(state) => state,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_error(e)),
+                },
+            };
+            match state {
+                RunState::InFlight => in_flight.push(run.clone()),
+                // Its lock is free; it is tried again when it is removed.
+                RunState::Abandoned(_) => {
+                    abandoned.push(run.clone());
+                    remove.push(run.clone());
+                }
+                RunState::Finished if slots < options.keep => slots += 1,
+                RunState::Finished => match pin {
+                    Some(why) => protected.push((run.clone(), why)),
+                    None => remove.push(run.clone()),
+                },
             }
         }
         plan.products.push(ProductPlan {
@@ -164,6 +214,8 @@ pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
             runs,
             protected,
             remove,
+            in_flight,
+            abandoned,
         });
     }
     Ok(plan)
@@ -212,21 +264,44 @@ pub struct GcOutcome {
     pub removed: Vec<PathBuf>,
     /// Directories that could not be removed, with the failure.
     pub failed: Vec<(PathBuf, io::Error)>,
+    /// Leftover temp files of killed processes that were removed from the
+    /// products' directories and their runs.
+    pub swept: Vec<PathBuf>,
+    /// Directories whose leftovers could not be swept, and why.
+    pub sweep_problems: Vec<String>,
 }
 
-/// Removes what `plan` lists. A failure does not stop the others; each is
-/// reported.
-pub fn execute(dash: &DashDir, plan: &GcPlan) -> GcOutcome {
+/// Removes what `plan` lists, under its locks, then sweeps leftovers. A
+/// failure does not stop the others; each is reported. A directory that is
+/// already gone is not one.
+pub fn execute(dash: &DashDir, plan: GcPlan) -> GcOutcome {
     let mut outcome = GcOutcome::default();
     for product in &plan.products {
         for run in &product.remove {
             let path = dash.product_dir(&product.product).join(run);
+            // A run with a marker is removed only while its lock is held
+            // here: its recorder is certainly gone.
+            let _run_lock = match store::run_state(&path) {
+                Ok(RunState::InFlight) => continue,
+                Ok(RunState::Abandoned(lock)) => Some(lock),
+                Ok(RunState::Finished) => None,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    outcome.failed.push((path, e));
+                    continue;
+                }
+            };
             match std::fs::remove_dir_all(&path) {
                 Ok(()) => outcome.removed.push(path),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => outcome.failed.push((path, e)),
             }
         }
+        let (mut swept, mut problems) = store::sweep_product(dash, &product.product);
+        outcome.swept.append(&mut swept);
+        outcome.sweep_problems.append(&mut problems);
     }
+    drop(plan);
     outcome
 }
 
@@ -288,7 +363,7 @@ mod tests {
         );
         assert!(plan.products[0].protected.is_empty());
         assert_eq!(names(&dash, "p").len(), 8, "planning removes nothing");
-        let outcome = execute(&dash, &plan);
+        let outcome = execute(&dash, plan);
         assert_eq!(outcome.removed.len(), 3);
         assert!(outcome.failed.is_empty());
         assert_eq!(
@@ -371,5 +446,51 @@ mod tests {
             super::plan(&DashDir::new(empty.path()), &options(1)),
             Err(GcError::NoRunsDir { .. })
         ));
+    }
+
+    /// A marked run whose lock is held (being recorded) is never removed
+    /// and takes no slot; a marked run whose lock is free (its recorder was
+    /// killed) takes no slot and is removed; a plan holds the product lock
+    /// until it is executed.
+    #[test]
+    fn runs_in_flight_stay_and_abandoned_runs_go_without_a_slot() {
+        let (_dir, dash) = dash_with_runs("p", 4, Some(r#"{"run_id":"run_20251201_000000"}"#));
+        let root = dash.product_dir(&product("p"));
+        let in_flight = root.join("run_20251204_000000");
+        std::fs::write(in_flight.join(store::RECORDING_MARKER), "").unwrap();
+        let recorder = store::lock_dir(&in_flight).unwrap();
+        std::fs::write(root.join("run_20251203_000000").join(store::RECORDING_MARKER), "").unwrap();
+        std::fs::write(root.join(".dcx-tmp-killed"), "half").unwrap();
+
+        let plan = plan(&dash, &options(1)).unwrap();
+        let p = &plan.products[0];
+        assert_eq!(p.in_flight, ["run_20251204_000000"]);
+        assert_eq!(p.abandoned, ["run_20251203_000000"]);
+        // The one slot goes to the newest finished run, 02.
+        assert_eq!(p.remove, ["run_20251203_000000"]);
+        assert_eq!(
+            p.protected,
+            [("run_20251201_000000".to_owned(), Protection::LastRun)]
+        );
+        assert!(
+            store::try_lock_dir(&root).unwrap().is_none(),
+            "the plan holds the product lock"
+        );
+        let outcome = execute(&dash, plan);
+        assert_eq!(outcome.removed, [root.join("run_20251203_000000")]);
+        assert_eq!(outcome.swept, [root.join(".dcx-tmp-killed")]);
+        assert!(store::try_lock_dir(&root).unwrap().is_some(), "released");
+        assert!(in_flight.is_dir());
+
+        // `--keep 0 --all` while it is recorded: still there.
+        let mut all = options(0);
+        all.confirm_keep_zero = true;
+        let outcome = execute(&dash, super::plan(&dash, &all).unwrap());
+        assert_eq!(outcome.removed, [root.join("run_20251202_000000")]);
+        assert!(in_flight.is_dir());
+        drop(recorder);
+        // Its recorder is gone, the marker stayed: now it goes.
+        let outcome = execute(&dash, super::plan(&dash, &all).unwrap());
+        assert_eq!(outcome.removed, std::slice::from_ref(&in_flight));
     }
 }

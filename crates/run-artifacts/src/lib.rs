@@ -27,10 +27,13 @@
 //! - [`artifact`] reads artifacts "the Dash way": a bad file becomes a
 //!   [`artifact::Finding`] and a best-effort view, never a failure of the
 //!   whole fleet; [`validate`] and [`dash`] are built on it;
-//! - [`serve`] (feature `serve`) serves the dashboard and its evidence files.
+//! - [`serve`] (feature `serve`) serves the dashboard and its evidence files;
+//! - [`store`] is how many writers share one dash directory: the locks and
+//!   their order, the marker of a run in flight, the sweep of leftovers.
 //!
 //! Like every dcx library this crate never prints, exits, reads the clock or
-//! the environment: callers pass a [`Clock`], a [`CancelFlag`] and settings.
+//! the environment: callers pass a [`Clock`], a [`dcx_sys::Cancel`] and
+//! settings.
 
 #![deny(missing_docs)]
 
@@ -43,7 +46,8 @@ pub mod layout;
 pub mod record;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod store;
 pub mod validate;
 
-pub use clock::{CancelFlag, Clock};
+pub use clock::Clock;
 pub use layout::{DashDir, InvalidProductId, ProductId};

@@ -1,10 +1,12 @@
 //! `runs validate`: every artifact checked the Dash way
 //! ([`artifact`](crate::artifact)), plus what only a validator looks at:
-//! directories under `runs/` that no product owns, and the schema files of
+//! directories under `runs/` that no product owns, run directories whose
+//! recorder was killed before writing the report, and the schema files of
 //! the layout.
 
 use crate::artifact::{Finding, FindingKind, ProductSource, Severity, read_fleet, read_last_run};
 use crate::layout::{DashDir, ProductId, RUNS_DIR};
+use crate::store::{self, RunState};
 
 /// The findings for one product.
 #[derive(Debug, Clone)]
@@ -68,9 +70,11 @@ pub fn validate(dash: &DashDir) -> Validation {
         .iter()
         .filter_map(|product| {
             let id = product.id.as_ref()?;
+            let mut findings = read_last_run(dash, id, product.is_active()).findings;
+            findings.extend(unfinished_runs(dash, id));
             Some(ProductFindings {
                 product_id: product.product_id.clone(),
-                findings: read_last_run(dash, id, product.is_active()).findings,
+                findings,
             })
         })
         .collect();
@@ -79,6 +83,42 @@ pub fn validate(dash: &DashDir) -> Validation {
         products,
         registry_error,
     }
+}
+
+/// Run directories marked as being recorded whose recorder is gone (the
+/// mark's lock is free), except the one `last_run.json` names: that one
+/// has its report. A warning: the run's evidence is what it is, and `gc`
+/// removes it.
+fn unfinished_runs(dash: &DashDir, product: &ProductId) -> Vec<Finding> {
+    let Ok(runs) = dash.run_ids(product) else {
+        return Vec::new();
+    };
+    let reported = dash
+        .read_document(&dash.last_run_file(product))
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|report| report["run_id"].as_str().map(str::to_owned));
+    runs.into_iter()
+        .filter(|run| reported.as_deref() != Some(run.as_str()))
+        .filter(|run| {
+            matches!(
+                store::run_state(&dash.product_dir(product).join(run)),
+                Ok(RunState::Abandoned(_))
+            )
+        })
+        .map(|run| {
+            let file = format!("{RUNS_DIR}/{product}/{run}/");
+            Finding {
+                severity: Severity::Warning,
+                kind: FindingKind::UnfinishedRun,
+                text: format!(
+                    "Unfinished run, no report (its recorder was stopped before writing one; dcx runs gc removes it): {file}"
+                ),
+                file,
+            }
+        })
+        .collect()
 }
 
 /// Directories under `runs/` that are not registered products.

@@ -10,15 +10,16 @@ use dcx_contracts::Timestamp;
 use dcx_contracts::run_artifacts::{KillSwitch, RunStatus};
 use dcx_run_artifacts::artifact::Severity;
 use dcx_run_artifacts::gc::{self, DEFAULT_KEEP, GcOptions, Protection};
-use dcx_run_artifacts::record::{self, RecordError, RecordRequest};
+use dcx_run_artifacts::record::{self, RecordError, RecordRequest, RunEnding};
 use dcx_run_artifacts::validate::validate;
-use dcx_run_artifacts::{CancelFlag, DashDir, ProductId};
+use dcx_run_artifacts::{DashDir, ProductId};
+use dcx_sys::{Cancel, CancelReason};
 
 use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
 
-/// Exit code of `runs record` when the kill switch refused the run.
+/// Exit code of `runs record` when the kill switch refused or stopped the run.
 const KILL_SWITCH: u8 = 3;
-/// Exit code of a cancelled run: 128 + SIGINT, as a shell reports it.
+/// Exit code of a run cancelled otherwise than by a signal: 128 + SIGINT.
 const CANCELLED: u8 = 130;
 
 #[derive(Debug, Args)]
@@ -34,13 +35,15 @@ enum RunsCommand {
     /// Run a test command for a product and write its run report.
     ///
     /// Output goes to `runs/PRODUCT/RUN_ID/pytest_output.log`; the report
-    /// to `runs/PRODUCT/last_run.json` (atomically). The command is stopped
-    /// at its time budget ("Budget exceeded"); Ctrl-C stops it and still
-    /// writes the report, as cancelled.
+    /// to `runs/PRODUCT/last_run.json` (atomically, and only if no newer
+    /// run has written it). The command is stopped at its time budget
+    /// ("Budget exceeded"), and when the kill switch is engaged while it
+    /// runs; Ctrl-C or SIGTERM stops its process group, then the report is
+    /// written, as cancelled.
     ///
     /// Exit 0 the run succeeded, 1 it failed (including over budget or not
-    /// found), 130 cancelled, 3 refused by the kill switch, 2 usage or
-    /// configuration error (nothing run).
+    /// found), 130 / 143 cancelled by SIGINT / SIGTERM, 3 refused or stopped
+    /// by the kill switch, 2 usage or configuration error (nothing run).
     Record(RecordArgs),
     /// Engage (--on --reason …) or release (--off) a product's kill switch,
     /// kept in its last_run.json.
@@ -176,12 +179,13 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         (Ok(limit), Ok(grace)) => (limit, grace),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let cancel = CancelFlag::new();
-    let handler_flag = cancel.clone();
-    // Ctrl-C (and SIGTERM from a CI runner) stops the command; the library
-    // then writes the report as cancelled.
-    if let Err(e) = ctrlc::set_handler(move || handler_flag.cancel()) {
-        return usage_error(format!("cannot install the Ctrl-C handler: {e}"));
+    let cancel = Cancel::new();
+    // Ctrl-C, SIGTERM from a CI runner, SIGHUP: the supervisor forwards the
+    // signal to the command's group, waits the grace, kills it; the library
+    // then writes the report as cancelled, and dcx exits 128 + the signal.
+    // A second signal exits at once.
+    if let Err(e) = dcx_sys::cancel_on_signals(&cancel) {
+        return usage_error(e);
     }
     let request = RecordRequest {
         product,
@@ -229,11 +233,22 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
             .join(dcx_run_artifacts::layout::LOG_FILE)
             .display()
     );
-    outln!("report: {}", dash.last_run_file(&request.product).display());
-    match report.status {
-        RunStatus::Success => ExitCode::SUCCESS,
-        RunStatus::Cancelled => ExitCode::from(CANCELLED),
-        RunStatus::Failed | RunStatus::InProgress => ExitCode::FAILURE,
+    if recorded.published {
+        outln!("report: {}", dash.last_run_file(&request.product).display());
+    } else {
+        outln!(
+            "report: not written to {} (a newer run has reported)",
+            dash.last_run_file(&request.product).display()
+        );
+    }
+    match (&recorded.ending, report.status) {
+        (RunEnding::Cancelled(CancelReason::Signal(signal)), _) => {
+            ExitCode::from(dcx_sys::exit_code_for_signal(*signal))
+        }
+        (RunEnding::KillSwitch(_), _) => ExitCode::from(KILL_SWITCH),
+        (_, RunStatus::Success) => ExitCode::SUCCESS,
+        (_, RunStatus::Cancelled) => ExitCode::from(CANCELLED),
+        (_, RunStatus::Failed | RunStatus::InProgress) => ExitCode::FAILURE,
     }
 }
 
@@ -296,6 +311,12 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
             };
             line.push_str(&format!(" (kept {run}: {why})"));
         }
+        for run in &product.in_flight {
+            line.push_str(&format!(" (left {run}: being recorded)"));
+        }
+        for run in &product.abandoned {
+            line.push_str(&format!(" ({run}: unfinished, its recorder was stopped)"));
+        }
         outln!("{line}");
     }
     let total = plan.removals();
@@ -307,14 +328,26 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let outcome = gc::execute(dash, &plan);
+    let products = plan.products.len();
+    let outcome = gc::execute(dash, plan);
     for (path, error) in &outcome.failed {
         errln!("error: cannot remove {}: {error}", path.display());
     }
+    for problem in &outcome.sweep_problems {
+        errln!("warning: {problem}");
+    }
+    let swept = if outcome.swept.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and {} of killed processes",
+            count(outcome.swept.len(), "leftover temp file", "leftover temp files")
+        )
+    };
     outln!(
-        "removed {} in {}",
+        "removed {}{swept} in {}",
         count(outcome.removed.len(), "run directory", "run directories"),
-        count(plan.products.len(), "product", "products")
+        count(products, "product", "products")
     );
     if outcome.failed.is_empty() {
         ExitCode::SUCCESS

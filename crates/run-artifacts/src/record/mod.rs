@@ -2,19 +2,30 @@
 //! goes to `runs/<product>/<run_id>/pytest_output.log`, and
 //! `runs/<product>/last_run.json` is written atomically when it ends.
 //!
+//! The command runs under dcx-sys's one child model ([`dcx_sys::run`]): its
+//! own process group, stopped as a whole (TERM, grace, KILL), swept when it
+//! ends, and on Linux killed with dcx (`PR_SET_PDEATHSIG`).
+//!
 //! The banana economy is a real budget: the command is stopped at its time
 //! budget and the run marked `failed` ("Budget exceeded"); `spent_minutes`
 //! is measured on the caller's monotonic clock. The kill switch is real: a
 //! product whose last report has it engaged is not run unless the caller
-//! overrides it. A cancellation (Ctrl-C in `dcx`) stops the command and still
+//! overrides it, and a switch engaged *while* the command runs stops it
+//! (`cancelled`, "Cancelled: kill switch engaged during the run: …"). A
+//! cancellation (SIGINT/SIGTERM in `dcx`) stops the command and still
 //! writes the report, as `cancelled`.
+//!
+//! Many recorders, a gc and an operator may work on one product at once;
+//! [`store`](crate::store) says which lock guards what. In short: the run
+//! directory is allocated, locked and marked under the product lock; the
+//! report is published under it again, with the kill switch read at that
+//! moment, and only if `last_run.json` does not already name a newer run.
 //!
 //! Budgets, the kill switch and the PR wave are the product's standing
 //! state: each new report carries them over from the previous one unless
 //! the caller sets them.
 
 mod junit;
-mod process;
 mod run_id;
 pub mod summary;
 
@@ -22,6 +33,9 @@ use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use dcx_contracts::document::read_bounded;
@@ -30,6 +44,7 @@ use dcx_contracts::run_artifacts::{
     RunStatus,
 };
 use dcx_contracts::{LoadError, SaveError, Timestamp, atomic_write};
+use dcx_sys::{Cancel, CancelReason, Finished, Supervision, Termination};
 use serde_json::Value;
 
 pub use junit::{
@@ -37,9 +52,9 @@ pub use junit::{
 };
 pub use run_id::RunId;
 
-use crate::clock::{CancelFlag, Clock};
+use crate::clock::Clock;
 use crate::layout::{DashDir, EVIDENCE_DIR, LOG_FILE, ProductId, SCREENSHOT_FILE, TEST_REPORT_FILE};
-use process::Ending;
+use crate::store;
 
 /// Token budget of a product's first run (upstream's generator constant).
 pub const DEFAULT_BUDGET_TOKENS: u64 = 50_000;
@@ -90,17 +105,20 @@ pub struct RecordRequest {
 /// How the command's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEnding {
-    /// It ran to completion with this exit code (`None` when a signal from
-    /// elsewhere ended it).
-    Exited(Option<i32>),
+    /// It ran to completion with this exit code.
+    Exited(i32),
+    /// A signal from elsewhere killed it.
+    Killed(i32),
     /// It was stopped at its time budget.
     OverBudget,
-    /// It was stopped by a cancellation.
-    Cancelled,
-    /// It could not be started.
+    /// It was stopped because the caller cancelled: dcx received a signal
+    /// (forwarded to the command's group), or another request.
+    Cancelled(CancelReason),
+    /// It was stopped because the product's kill switch was engaged while
+    /// it ran, for this reason.
+    KillSwitch(String),
+    /// It could not be started (or, rarely, not watched; it was killed).
     NotStarted(String),
-    /// Waiting for it failed, so it was killed.
-    Lost(String),
 }
 
 /// A recorded run.
@@ -110,8 +128,13 @@ pub struct Recorded {
     pub run_id: String,
     /// `runs/<product>/<run_id>/`.
     pub run_dir: PathBuf,
-    /// What was written to `last_run.json`.
+    /// The run's report: what was written to `last_run.json` when
+    /// [`published`](Self::published).
     pub report: LastRun,
+    /// Whether the report was written to `last_run.json`. It is not when a
+    /// newer run (a higher run id) has already written its own: the file
+    /// only moves forward. The warnings say so.
+    pub published: bool,
     /// How the command ended.
     pub ending: RunEnding,
     /// Things that did not stop the run but are worth telling: evidence
@@ -197,6 +220,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
 /// The product's standing state, read from its previous report.
 #[derive(Debug, Clone, Default)]
 struct Previous {
+    run_id: Option<String>,
     kill_switch: Option<KillSwitch>,
     budget_tokens: Option<u64>,
     budget_minutes: Option<u64>,
@@ -218,6 +242,7 @@ fn read_previous(dash: &DashDir, path: &Path) -> Result<Previous, String> {
         .map_err(|e| format!("/kill_switch: {e}"))?;
     let banana = &report["banana_economy"];
     Ok(Previous {
+        run_id: report["run_id"].as_str().map(str::to_owned),
         kill_switch: Some(kill_switch),
         budget_tokens: banana["budget_tokens"].as_u64(),
         budget_minutes: banana["budget_minutes"].as_u64(),
@@ -229,13 +254,18 @@ fn read_previous(dash: &DashDir, path: &Path) -> Result<Previous, String> {
 /// Records one run of `request.command` for `request.product`.
 ///
 /// Returns `Err` only when nothing was run (unregistered product, kill
-/// switch, unwritable dash directory). A command that fails, cannot start,
-/// runs over budget or is cancelled is a recorded run with that outcome.
+/// switch, unwritable dash directory) or the report could not be written.
+/// A command that fails, cannot start, runs over budget, is cancelled or is
+/// stopped by the kill switch is a recorded run with that outcome.
+///
+/// `cancel` is the caller's token (dcx connects it to SIGINT and SIGTERM):
+/// the command's process group gets the signal dcx received, then SIGKILL
+/// after the grace period, and the report is written as `cancelled`.
 pub fn record(
     dash: &DashDir,
     request: &RecordRequest,
     clock: &dyn Clock,
-    cancel: &CancelFlag,
+    cancel: &Cancel,
 ) -> Result<Recorded, RecordError> {
     let product = &request.product;
     if request.command.is_empty() {
@@ -256,7 +286,15 @@ pub fn record(
     }
     let evidence_names = evidence_names(&request.evidence)?;
 
+    let product_dir = dash.product_dir(product);
+    std::fs::create_dir_all(&product_dir).map_err(io_error(&product_dir))?;
+    // Temp files of recorders that were killed, anywhere in the product.
+    let (_, mut warnings) = store::sweep_product(dash, product);
+
+    // Allocation: under the product lock, the kill switch is read, the run
+    // directory claimed, locked and marked, so gc never sees it unlocked.
     let last_run_path = dash.last_run_file(product);
+    let product_lock = store::lock_dir(&product_dir).map_err(io_error(&product_dir))?;
     let previous = match read_previous(dash, &last_run_path) {
         Ok(previous) => previous,
         Err(_) if request.override_kill_switch => Previous::default(),
@@ -276,21 +314,22 @@ pub fn record(
             reason: switch.reason.clone(),
         });
     }
-
     let started_wall = clock.now();
     let started_mono = clock.monotonic();
     let started_at = Timestamp::from_jiff(started_wall);
-    let existing = dash
-        .run_ids(product)
-        .map_err(io_error(&dash.product_dir(product)))?;
-    let (run_id, run_dir) = run_id::allocate(&dash.product_dir(product), &existing, started_wall)
-        .map_err(io_error(&dash.product_dir(product)))?;
+    let existing = dash.run_ids(product).map_err(io_error(&product_dir))?;
+    let (run_id, run_dir) =
+        run_id::allocate(&product_dir, &existing, started_wall).map_err(io_error(&product_dir))?;
+    let run_lock = store::lock_dir(&run_dir).map_err(io_error(&run_dir))?;
+    let marker = run_dir.join(store::RECORDING_MARKER);
+    std::fs::write(&marker, format!("{run_id}\n")).map_err(io_error(&marker))?;
     let log_path = run_dir.join(LOG_FILE);
     let mut log = OpenOptions::new()
         .create_new(true)
         .append(true)
         .open(&log_path)
         .map_err(io_error(&log_path))?;
+    drop(product_lock);
 
     let budget_minutes = request
         .budget_minutes
@@ -299,20 +338,10 @@ pub fn record(
     let limit = request
         .time_limit
         .unwrap_or_else(|| Duration::from_secs(budget_minutes.saturating_mul(60)));
-    let ending = process::run(&request.command, &log, limit, request.kill_grace, clock, cancel);
+    let ran = run_watched(dash, request, &log, limit, previous.kill_switch.as_ref(), cancel);
     let elapsed = clock.monotonic().saturating_duration_since(started_mono);
-    // Say in the log what happened to the command, so the log alone tells.
-    let note = match &ending {
-        Ending::Exited(_) => None,
-        Ending::OverBudget => Some(format!("stopped at its time budget ({})", human(limit))),
-        Ending::Cancelled => Some("stopped: the run was cancelled".to_owned()),
-        Ending::NotStarted(e) => Some(format!(
-            "cannot start {}: {e}",
-            request.command[0].to_string_lossy()
-        )),
-        Ending::Lost(e) => Some(format!("lost track of the command ({e}); it was killed")),
-    };
-    if let Some(note) = note {
+    let concluded = conclude(ran, limit, &request.command);
+    if let Some(note) = &concluded.note {
         writeln!(log, "[dcx] {note}").map_err(io_error(&log_path))?;
     }
     drop(log);
@@ -320,8 +349,9 @@ pub fn record(
     let Gathered {
         paths,
         junit_summary,
-        mut warnings,
+        warnings: mut gathered,
     } = gather_evidence(request, &run_id, &run_dir, &evidence_names);
+    warnings.append(&mut gathered);
     // The report matters more than its summary: an unreadable log only
     // costs the summary.
     let from_log = match std::fs::File::open(&log_path).and_then(|file| summary::detect(BufReader::new(file)))
@@ -333,7 +363,7 @@ pub fn record(
         }
     };
     let detected = from_log.or(junit_summary);
-    let (mut status, mut summary) = outcome(&ending, detected, limit, &request.command);
+    let (mut status, mut summary) = outcome(&concluded, detected, limit, &request.command);
     let budget_tokens = request
         .budget_tokens
         .or(previous.budget_tokens)
@@ -348,7 +378,7 @@ pub fn record(
         }
     }
 
-    let report = LastRun {
+    let mut report = LastRun {
         schema_version: RUN_ARTIFACT_SCHEMA_VERSION.to_owned(),
         product_id: product.to_string(),
         run_id: run_id.clone(),
@@ -369,32 +399,234 @@ pub fn record(
                 .unwrap_or(DEFAULT_MAX_CI_HEAL_ATTEMPTS),
             ci_heal_attempts_used: 0,
         },
-        // An override runs once; the switch stays as it was.
-        kill_switch: previous.kill_switch.unwrap_or(KillSwitch {
+        kill_switch: KillSwitch {
             enabled: false,
             reason: String::new(),
-        }),
-        pr_wave: previous.pr_wave.unwrap_or(PrWave {
+        },
+        pr_wave: previous.pr_wave.clone().unwrap_or(PrWave {
             state: PrWaveState::None,
             open_prs: 0,
             last_update: started_at,
         }),
     };
-    dcx_contracts::save(&last_run_path, &report)?;
+
+    // Publication: under the product lock again, the kill switch is what
+    // it is *now* (an operator's switch is never overwritten), and a report
+    // never replaces one of a newer run.
+    let product_lock = store::lock_dir(&product_dir).map_err(io_error(&product_dir))?;
+    let current = read_previous(dash, &last_run_path).unwrap_or_else(|problem| {
+        warnings.push(format!(
+            "{}: cannot read the kill switch again ({problem}); keeping the one read when the run started",
+            last_run_path.display()
+        ));
+        Previous::default()
+    });
+    // An override runs once; the switch stays as it was.
+    report.kill_switch = current
+        .kill_switch
+        .or(previous.kill_switch)
+        .unwrap_or(report.kill_switch);
+    let newer = current.run_id.filter(|newest| newest.as_str() > run_id.as_str());
+    let published = match &newer {
+        Some(newest) => {
+            warnings.push(format!(
+                "{} already reports the newer run {newest}; this run's report is not written there (it only moves forward)",
+                last_run_path.display()
+            ));
+            false
+        }
+        None => {
+            dcx_contracts::save(&last_run_path, &report)?;
+            true
+        }
+    };
+    // The run is finished: gc may count and remove it from now on.
+    if let Err(e) = std::fs::remove_file(&marker) {
+        warnings.push(format!("cannot remove {}: {e}", marker.display()));
+    }
+    drop(product_lock);
+    drop(run_lock);
 
     Ok(Recorded {
         run_id,
         run_dir,
         report,
-        ending: match ending {
-            Ending::Exited(status) => RunEnding::Exited(status.code()),
-            Ending::OverBudget => RunEnding::OverBudget,
-            Ending::Cancelled => RunEnding::Cancelled,
-            Ending::NotStarted(e) => RunEnding::NotStarted(e.to_string()),
-            Ending::Lost(e) => RunEnding::Lost(e.to_string()),
-        },
+        published,
+        ending: concluded.ending,
         warnings,
     })
+}
+
+/// How often a recorder looks at the kill switch while its command runs.
+const KILL_SWITCH_POLL: Duration = Duration::from_millis(50);
+
+/// Runs the command under dcx-sys's supervisor, its output in `log`, with
+/// a watcher that stops it when the product's kill switch is engaged
+/// meanwhile. Returns the supervisor's result and the reason of the switch
+/// that stopped it, if one did.
+fn run_watched(
+    dash: &DashDir,
+    request: &RecordRequest,
+    log: &std::fs::File,
+    limit: Duration,
+    at_start: Option<&KillSwitch>,
+    cancel: &Cancel,
+) -> Ran {
+    let (stdout, stderr) = match (log.try_clone(), log.try_clone()) {
+        (Ok(stdout), Ok(stderr)) => (stdout, stderr),
+        (Err(e), _) | (_, Err(e)) => {
+            return Ran {
+                result: Err(e),
+                kill_switch: None,
+            };
+        }
+    };
+    let (program, args) = request
+        .command
+        .split_first()
+        .expect("record() refuses an empty command");
+    let mut command = Command::new(program);
+    command.args(args).stdout(stdout).stderr(stderr);
+    let supervision = Supervision::new(Some(limit), request.kill_grace);
+    // The caller's token (signals) plus this run's own reason to stop.
+    let run_cancel = Cancel::linked(cancel);
+    let last_run_path = dash.last_run_file(&request.product);
+    let stopped_by: Mutex<Option<String>> = Mutex::new(None);
+    let (done, finished) = mpsc::channel::<()>();
+    let result = std::thread::scope(|scope| {
+        let (watcher_cancel, stopped_by, last_run_path) = (run_cancel.clone(), &stopped_by, &last_run_path);
+        scope.spawn(move || {
+            // Until the command ends (the sender is dropped).
+            while let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(KILL_SWITCH_POLL) {
+                let Ok(Previous {
+                    kill_switch: Some(switch),
+                    ..
+                }) = read_previous(dash, last_run_path)
+                else {
+                    continue;
+                };
+                // Engaged now, and not the switch an override ran past.
+                if switch.enabled && at_start != Some(&switch) {
+                    let reason = switch.reason;
+                    watcher_cancel.cancel(format!("kill switch engaged: {reason}"));
+                    *stopped_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+                    break;
+                }
+            }
+        });
+        let result = dcx_sys::run(command, &supervision, &run_cancel);
+        drop(done);
+        result
+    });
+    let kill_switch = stopped_by.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ran { result, kill_switch }
+}
+
+/// What the supervisor said, and whether the kill switch stopped the run.
+struct Ran {
+    result: io::Result<Finished>,
+    kill_switch: Option<String>,
+}
+
+/// How a run ended, in the terms of the report.
+struct Concluded {
+    ending: RunEnding,
+    /// The line for the log, when the command did not simply exit.
+    note: Option<String>,
+    /// It could not start because the program does not exist.
+    not_found: bool,
+}
+
+/// The one place dcx-sys's [`Termination`] becomes a run's ending.
+fn conclude(ran: Ran, limit: Duration, command: &[OsString]) -> Concluded {
+    let program = command.first().map(|p| p.to_string_lossy()).unwrap_or_default();
+    let (ending, note) = match ran.result {
+        Err(e) => {
+            return Concluded {
+                note: Some(format!("cannot start {program}: {e}")),
+                not_found: e.kind() == io::ErrorKind::NotFound,
+                ending: RunEnding::NotStarted(e.to_string()),
+            };
+        }
+        Ok(finished) => match (finished.termination, ran.kill_switch) {
+            (Termination::Exited(code), _) => (RunEnding::Exited(code), None),
+            (Termination::Signaled(signal), _) => (RunEnding::Killed(signal), None),
+            (Termination::TimedOut, _) => (
+                RunEnding::OverBudget,
+                Some(format!("stopped at its time budget ({})", human(limit))),
+            ),
+            (Termination::Cancelled(CancelReason::Requested(_)), Some(reason)) => (
+                RunEnding::KillSwitch(reason.clone()),
+                Some(format!(
+                    "stopped: the kill switch was engaged during the run: {reason}"
+                )),
+            ),
+            (Termination::Cancelled(reason), _) => (
+                RunEnding::Cancelled(reason),
+                Some("stopped: the run was cancelled".to_owned()),
+            ),
+        },
+    };
+    Concluded {
+        ending,
+        note,
+        not_found: false,
+    }
+}
+
+/// The status and summary of a run that ended this way.
+fn outcome(
+    concluded: &Concluded,
+    detected: Option<String>,
+    limit: Duration,
+    command: &[OsString],
+) -> (RunStatus, String) {
+    let no_summary = "no test summary recognized in pytest_output.log";
+    let with_detected = |lead: String| match &detected {
+        Some(text) => format!("{lead}; {text}"),
+        None => lead,
+    };
+    let failed = |how: String| match &detected {
+        Some(text) => format!("{text} ({how})"),
+        None => format!("Command failed ({how}); {no_summary}"),
+    };
+    match &concluded.ending {
+        RunEnding::Exited(0) => (
+            RunStatus::Success,
+            detected
+                .clone()
+                .unwrap_or_else(|| format!("Command succeeded (exit 0); {no_summary}")),
+        ),
+        RunEnding::Exited(code) => (RunStatus::Failed, failed(format!("exit {code}"))),
+        RunEnding::Killed(signal) => {
+            let how = match dcx_sys::signal_name(*signal) {
+                Some(name) => format!("killed by signal {signal} ({name})"),
+                None => format!("killed by signal {signal}"),
+            };
+            (RunStatus::Failed, failed(how))
+        }
+        RunEnding::OverBudget => (
+            RunStatus::Failed,
+            with_detected(format!("Budget exceeded: stopped after {}", human(limit))),
+        ),
+        RunEnding::KillSwitch(reason) => (
+            RunStatus::Cancelled,
+            with_detected(format!("Cancelled: kill switch engaged during the run: {reason}")),
+        ),
+        RunEnding::Cancelled(_) => (
+            RunStatus::Cancelled,
+            with_detected("Cancelled: interrupted before the command finished".to_owned()),
+        ),
+        RunEnding::NotStarted(e) => {
+            let program = command.first().map(|p| p.to_string_lossy()).unwrap_or_default();
+            let summary = if concluded.not_found {
+                format!("Command not found: {program}")
+            } else {
+                format!("Command could not start: {program}: {e}")
+            };
+            (RunStatus::Failed, summary)
+        }
+    }
 }
 
 /// What the run left besides its log, copied into its directory.
@@ -452,72 +684,6 @@ fn gather_evidence(
     }
 }
 
-/// The status and summary of a run that ended this way.
-fn outcome(
-    ending: &Ending,
-    detected: Option<String>,
-    limit: Duration,
-    command: &[OsString],
-) -> (RunStatus, String) {
-    let no_summary = "no test summary recognized in pytest_output.log";
-    let with_detected = |lead: String| match &detected {
-        Some(text) => format!("{lead}; {text}"),
-        None => lead,
-    };
-    match ending {
-        Ending::Exited(status) if status.success() => (
-            RunStatus::Success,
-            detected
-                .clone()
-                .unwrap_or_else(|| format!("Command succeeded (exit 0); {no_summary}")),
-        ),
-        Ending::Exited(status) => {
-            let how = match (status.code(), signal_of(status)) {
-                (Some(code), _) => format!("exit {code}"),
-                (None, Some(signal)) => format!("killed by signal {signal}"),
-                (None, None) => "abnormal exit".to_owned(),
-            };
-            let summary = match &detected {
-                Some(text) => format!("{text} ({how})"),
-                None => format!("Command failed ({how}); {no_summary}"),
-            };
-            (RunStatus::Failed, summary)
-        }
-        Ending::OverBudget => (
-            RunStatus::Failed,
-            with_detected(format!("Budget exceeded: stopped after {}", human(limit))),
-        ),
-        Ending::Cancelled => (
-            RunStatus::Cancelled,
-            with_detected("Cancelled: interrupted before the command finished".to_owned()),
-        ),
-        Ending::Lost(e) => (
-            RunStatus::Failed,
-            with_detected(format!("dcx lost track of the command ({e}); it was killed")),
-        ),
-        Ending::NotStarted(e) => {
-            let program = command.first().map(|p| p.to_string_lossy()).unwrap_or_default();
-            let summary = if e.kind() == io::ErrorKind::NotFound {
-                format!("Command not found: {program}")
-            } else {
-                format!("Command could not start: {program}: {e}")
-            };
-            (RunStatus::Failed, summary)
-        }
-    }
-}
-
-#[cfg(unix)]
-fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal()
-}
-
-#[cfg(not(unix))]
-fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
-    None
-}
-
 /// `90 min`, `2 s`, `1.5 min`.
 fn human(duration: Duration) -> String {
     let seconds = duration.as_secs_f64();
@@ -550,9 +716,10 @@ fn evidence_names(evidence: &[PathBuf]) -> Result<Vec<String>, RecordError> {
 }
 
 /// Copies a regular file (not a directory, not through a dangling link),
-/// atomically: the bytes go to a temp file beside the target (named like
-/// `atomic_write`'s) that is renamed over it when complete, so a copy that
-/// fails or is killed half way never leaves half a file under the name.
+/// atomically: the bytes go to a temp file beside the target
+/// ([`dcx_sys::temp_file_in`], like `atomic_write`'s) that is renamed over
+/// it when complete, so a copy that fails or is killed half way never
+/// leaves half a file under the name.
 fn copy_file(source: &Path, target: &Path) -> Result<(), String> {
     let not_copied = |e: io::Error| format!("not copied: {e}");
     let metadata = std::fs::metadata(source).map_err(not_copied)?;
@@ -564,10 +731,8 @@ fn copy_file(source: &Path, target: &Path) -> Result<(), String> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(parent).map_err(not_copied)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dcx-tmp-")
-        .tempfile_in(parent)
-        .map_err(not_copied)?;
+    // Locked while it is written, so only a killed copy's is swept.
+    let mut temp = dcx_sys::temp_file_in(parent).map_err(not_copied)?;
     io::copy(
         &mut std::fs::File::open(source).map_err(not_copied)?,
         temp.as_file_mut(),
@@ -605,6 +770,11 @@ fn convert_junit(source: &Path, target: &Path, max_bytes: u64) -> Result<TestRep
 /// Engages or releases a product's kill switch by rewriting its
 /// `last_run.json` (the contract keeps the switch there). The report must
 /// exist and be valid; engaging needs a reason.
+///
+/// The read–modify–write holds the product lock, so it never loses a
+/// report a recorder publishes meanwhile, and a recorder publishing after
+/// it keeps the switch. A run in flight sees an engaged switch within
+/// [`KILL_SWITCH_POLL`] and is stopped.
 pub fn set_kill_switch(
     dash: &DashDir,
     product: &ProductId,
@@ -613,6 +783,13 @@ pub fn set_kill_switch(
     if switch.enabled && switch.reason.trim().is_empty() {
         return Err(RecordError::ReasonRequired);
     }
+    let product_dir = dash.product_dir(product);
+    // Without the directory there is no report either: the load says so.
+    let _product_lock = match store::lock_dir(&product_dir) {
+        Ok(lock) => Some(lock),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error(&product_dir)(e)),
+    };
     let path = dash.last_run_file(product);
     let mut report = dcx_contracts::load_with::<LastRun>(&path, dash.load_limits())
         .map_err(RecordError::Report)?

@@ -61,7 +61,7 @@ fn request(script: &str) -> RecordRequest {
 }
 
 fn run(dash: &DashDir, request: &RecordRequest) -> Recorded {
-    record(dash, request, &clock(), &CancelFlag::new()).unwrap()
+    record(dash, request, &clock(), &Cancel::new()).unwrap()
 }
 
 fn log_of(recorded: &Recorded) -> String {
@@ -82,7 +82,7 @@ fn a_passing_run_streams_its_output_and_reports_the_summary() {
         &dash,
         &request("echo 'test result: ok. 3 passed; 0 failed; 0 ignored'; echo oops >&2"),
     );
-    assert_eq!(recorded.ending, RunEnding::Exited(Some(0)));
+    assert_eq!(recorded.ending, RunEnding::Exited(0));
     assert_eq!(recorded.run_id, "run_20260220_120000_000000");
     assert_eq!(
         log_of(&recorded),
@@ -110,7 +110,7 @@ fn a_failing_run_is_failed_with_its_exit_code() {
         &dash,
         &request("echo '== 1 failed, 2 passed in 0.10s =='; exit 3"),
     );
-    assert_eq!(recorded.ending, RunEnding::Exited(Some(3)));
+    assert_eq!(recorded.ending, RunEnding::Exited(3));
     assert_eq!(recorded.report.status, RunStatus::Failed);
     assert_eq!(recorded.report.summary, "pytest: 1 failed, 2 passed (exit 3)");
 
@@ -161,10 +161,10 @@ fn the_time_budget_stops_the_whole_process_group() {
 #[test]
 fn a_cancelled_run_still_writes_its_report() {
     let (_dir, dash) = fleet();
-    let cancel = CancelFlag::new();
-    cancel.cancel();
+    let cancel = Cancel::new();
+    cancel.cancel_by_signal(15);
     let recorded = record(&dash, &request("sleep 30"), &clock(), &cancel).unwrap();
-    assert_eq!(recorded.ending, RunEnding::Cancelled);
+    assert_eq!(recorded.ending, RunEnding::Cancelled(CancelReason::Signal(15)));
     assert_eq!(recorded.report.status, RunStatus::Cancelled);
     assert_eq!(
         recorded.report.summary,
@@ -211,7 +211,7 @@ fn the_kill_switch_refuses_runs_until_released_or_overridden() {
     )
     .unwrap();
     let before = std::fs::read(dash.last_run_file(&product)).unwrap();
-    let err = record(&dash, &request("true"), &clock(), &CancelFlag::new()).unwrap_err();
+    let err = record(&dash, &request("true"), &clock(), &Cancel::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -257,7 +257,7 @@ fn an_unreadable_previous_report_is_an_unknown_kill_switch() {
         "{\"kill_switch\": {\"enabled\": \"yes\"}}",
     )
     .unwrap();
-    let err = record(&dash, &request("true"), &clock(), &CancelFlag::new()).unwrap_err();
+    let err = record(&dash, &request("true"), &clock(), &Cancel::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -295,7 +295,7 @@ fn unregistered_products_and_empty_commands_are_refused() {
     let (_dir, dash) = fleet();
     let mut req = request("true");
     req.product = ProductId::parse("spec-kit").unwrap();
-    let err = record(&dash, &req, &clock(), &CancelFlag::new()).unwrap_err();
+    let err = record(&dash, &req, &clock(), &Cancel::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -307,7 +307,7 @@ fn unregistered_products_and_empty_commands_are_refused() {
     let mut req = request("true");
     req.command.clear();
     assert!(matches!(
-        record(&dash, &req, &clock(), &CancelFlag::new()),
+        record(&dash, &req, &clock(), &Cancel::new()),
         Err(RecordError::EmptyCommand)
     ));
 }
@@ -358,7 +358,7 @@ fn evidence_screenshot_and_junit_land_in_the_run_directory() {
     let mut req = request("true");
     req.evidence = vec![work.join("a/log.txt"), work.join("b/log.txt")];
     assert_eq!(
-        record(&dash, &req, &clock(), &CancelFlag::new())
+        record(&dash, &req, &clock(), &Cancel::new())
             .unwrap_err()
             .to_string(),
         "two evidence files are named \"log.txt\"; evidence is copied to <run>/evidence/<name>, so names must differ"
@@ -440,7 +440,7 @@ fn products_json_over_the_document_cap_records_nothing() {
     let capped = dash
         .clone()
         .with_load_limits(dcx_contracts::LoadLimits::with_max_bytes(size - 1));
-    let error = record(&capped, &request("true"), &clock(), &CancelFlag::new()).unwrap_err();
+    let error = record(&capped, &request("true"), &clock(), &Cancel::new()).unwrap_err();
     assert!(
         error.to_string().contains(&format!(
             "the document has {size} bytes, over the cap of {} bytes; nothing was parsed (raise --max-document-bytes if it really is that large)",
@@ -450,5 +450,67 @@ fn products_json_over_the_document_cap_records_nothing() {
     );
     let product = ProductId::parse("codemonkeys-dash").unwrap();
     assert!(!dash.product_dir(&product).exists());
-    record(&dash, &request("true"), &clock(), &CancelFlag::new()).unwrap();
+    record(&dash, &request("true"), &clock(), &Cancel::new()).unwrap();
+}
+
+/// A switch engaged while the command runs stops it: `cancelled` with the
+/// reason, and the report keeps the switch on.
+#[test]
+fn a_switch_engaged_during_the_run_stops_it_and_is_kept() {
+    let (_dir, dash) = fleet();
+    let product = ProductId::parse("codemonkeys-dash").unwrap();
+    run(&dash, &request("true"));
+    let reason = "operator: stop";
+    let recorded = std::thread::scope(|scope| {
+        let runner = scope.spawn(|| run(&dash, &request("echo started; sleep 20")));
+        let log = dash
+            .product_dir(&product)
+            .join("run_20260220_120000_000001")
+            .join(LOG_FILE);
+        while !std::fs::read_to_string(&log).is_ok_and(|text| text.starts_with("started")) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        set_kill_switch(
+            &dash,
+            &product,
+            KillSwitch {
+                enabled: true,
+                reason: reason.into(),
+            },
+        )
+        .unwrap();
+        runner.join().unwrap()
+    });
+    assert_eq!(recorded.ending, RunEnding::KillSwitch(reason.into()));
+    assert_eq!(recorded.report.status, RunStatus::Cancelled);
+    assert_eq!(
+        recorded.report.summary,
+        "Cancelled: kill switch engaged during the run: operator: stop"
+    );
+    assert!(recorded.report.kill_switch.enabled);
+    assert_eq!(on_disk(&dash), recorded.report);
+    assert!(!recorded.run_dir.join(store::RECORDING_MARKER).exists());
+}
+
+/// A run that finishes after a newer run has reported does not replace
+/// that report: `last_run.json` never goes back in run-id order.
+#[test]
+fn a_report_never_replaces_a_newer_runs() {
+    let (_dir, dash) = fleet();
+    let product = ProductId::parse("codemonkeys-dash").unwrap();
+    run(&dash, &request("true"));
+    let mut newer = on_disk(&dash);
+    newer.run_id = "run_20991231_000000_000000".to_owned();
+    dcx_contracts::save(&dash.last_run_file(&product), &newer).unwrap();
+    let recorded = run(&dash, &request("true"));
+    assert!(!recorded.published);
+    assert_eq!(on_disk(&dash), newer);
+    assert_eq!(
+        recorded.warnings,
+        [format!(
+            "{} already reports the newer run run_20991231_000000_000000; this run's report is not written there (it only moves forward)",
+            dash.last_run_file(&product).display()
+        )]
+    );
+    assert!(!recorded.run_dir.join(store::RECORDING_MARKER).exists());
 }
