@@ -12,12 +12,16 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use dcx_contracts::status::{CommandStatus, FreshnessState, LaneClass, OverallStatus};
 use dcx_contracts::{LoadLimits, Timestamp};
-use dcx_status_ingest::gate::{self, GateSettings};
-use dcx_status_ingest::ingest::{self, ArtifactPaths, IngestInputs, IngestSettings, Progress, Silent};
+use dcx_status_ingest::gate::{self, GateError, GateSettings};
+use dcx_status_ingest::ingest::{
+    self, ArtifactPaths, IngestInputs, IngestSettings, LOG_JSON, MATRIX_MD, Progress, Silent,
+};
 use dcx_status_ingest::policy::{self, DEFAULT_MAX_AGE_HOURS};
-use dcx_status_ingest::producer::{self, ReportIdentity};
+use dcx_status_ingest::producer::{self, ProducerError, ReportIdentity};
+use dcx_status_ingest::publish::{self, SetPaths};
 use dcx_status_ingest::render::{self, Attention, Verdict};
 use dcx_status_ingest::source::{FetchSettings, Token};
+use dcx_sys::{Cancel, CancelReason, Termination, Wait};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code of a negative verdict.
@@ -36,12 +40,19 @@ enum StatusCommand {
     /// Ingest every registry lane's status report into the matrix.
     ///
     /// Writes runner-status-matrix.json, runner-status-matrix.md and
-    /// runner-status-ingest-log.json whatever fails, then the state file
-    /// (--state-file) that detects rollbacks, prints the Markdown matrix,
-    /// then exits: 0; with --enforce-freshness 1 when a required lane is
-    /// blocking_fail or an active compatibility lane is stale or missing; 2
-    /// when the registry or catalog cannot be loaded, an artifact or the
-    /// state cannot be written (or on bad flags).
+    /// runner-status-ingest-log.json whatever fails, and the state file
+    /// (--state-file) that detects rollbacks, as one set carrying one set
+    /// id (all staged before any is renamed into place), prints the
+    /// Markdown matrix, then exits: 0; with --enforce-freshness 1 when a
+    /// required lane is blocking_fail or an active compatibility lane is
+    /// stale or missing; 2 when the registry or catalog cannot be loaded,
+    /// the set cannot be written (the previous set is then left as it
+    /// was), another ingest holds the out directory and --no-wait was
+    /// given, or on bad flags.
+    ///
+    /// Concurrent ingests into one out directory take turns: the second
+    /// waits for the first (saying so on stderr), from before it reads the
+    /// state file until its whole set is published.
     ///
     /// A flag given twice takes its last value, so wrappers such as
     /// `cargo xtask ingest` can pass defaults that the user overrides.
@@ -52,7 +63,9 @@ enum StatusCommand {
     /// Reads the matrix, never the network. Exit 1, printing one line per
     /// breach, when a required lane blocks, an active compatibility lane is
     /// stale or missing (judged again at now), or the matrix itself is older
-    /// than its SLO; 2 when the matrix cannot be read.
+    /// than its SLO; 2 when the matrix cannot be read, or when the log or
+    /// Markdown matrix beside it belongs to another ingest's set (a mixed
+    /// set: run the ingest again).
     #[command(args_override_self = true)]
     CheckFreshness(GateArgs),
     /// Produce a runner's status report (for a runner's release job).
@@ -62,6 +75,11 @@ enum StatusCommand {
     /// 0 when the report says pass (or unknown: no command), 1 when it says
     /// fail or degraded (the report is written all the same: publish it), 2
     /// on usage errors or when the report cannot be written.
+    ///
+    /// Each command runs in a process group of its own; whatever it leaves
+    /// running is stopped when it ends. On SIGINT or SIGTERM the running
+    /// command's group is stopped, no report is written, and dcx exits 130
+    /// or 143.
     Report(ReportArgs),
 }
 
@@ -134,6 +152,10 @@ struct IngestArgs {
     /// Do not print the Markdown matrix.
     #[arg(long, short)]
     quiet: bool,
+    /// When another ingest is writing into the same out directory, exit 2
+    /// at once instead of waiting for it.
+    #[arg(long)]
+    no_wait: bool,
 }
 
 #[derive(Args)]
@@ -141,6 +163,15 @@ struct GateArgs {
     /// The matrix written by `dcx status ingest`.
     #[arg(long, default_value = ".artifacts/runner-status-matrix.json")]
     matrix: PathBuf,
+    /// The ingest log of the matrix's set, checked to carry the matrix's
+    /// set id when it exists [default: runner-status-ingest-log.json beside
+    /// the matrix].
+    #[arg(long, value_name = "PATH")]
+    log_json: Option<PathBuf>,
+    /// The Markdown matrix of the matrix's set, checked like the log
+    /// [default: runner-status-matrix.md beside the matrix].
+    #[arg(long, value_name = "PATH")]
+    md: Option<PathBuf>,
     /// The SLO, in hours, of rows that record none.
     #[arg(long, value_name = "HOURS", default_value_t = DEFAULT_MAX_AGE_HOURS)]
     max_age_hours: u64,
@@ -278,25 +309,37 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
         },
         documents,
     };
-    let paths = ArtifactPaths {
-        matrix_json: args.out_json,
-        matrix_md: args.out_md,
-        log_json: args.log_json,
+    let paths = SetPaths {
+        artifacts: ArtifactPaths {
+            matrix_json: args.out_json,
+            matrix_md: args.out_md,
+            log_json: args.log_json,
+        },
+        state: (!args.no_state).then_some(args.state_file),
     };
-    let state = (!args.no_state).then_some(args.state_file);
-    if let Some(state) = &state
-        && [&paths.matrix_json, &paths.matrix_md, &paths.log_json].contains(&state)
-    {
-        errln!(
-            "error: --state-file {} is also an artifact path; give the state a file of its own",
-            state.display()
-        );
-        return ExitCode::from(USAGE);
+    // Before the state file is read, held until the whole set is published.
+    let wait = if args.no_wait { Wait::Fail } else { Wait::Block };
+    let lock = publish::lock_set(&paths, wait, &documents, |lock, holder| {
+        let holder = holder.map_or_else(|| "another process".to_owned(), |pid| format!("pid {pid}"));
+        errln!("waiting for {} (held by {holder})", lock.display());
+    });
+    let lock = match lock {
+        Ok(lock) => lock,
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    for leftover in &lock.swept {
+        errln!("removed {} (left by a killed writer)", leftover.display());
+    }
+    if let Some(previous) = &lock.previous {
+        errln!("warning: {previous}; this ingest replaces the set");
     }
     let inputs = IngestInputs {
         registry: args.registry,
         catalog: args.catalog,
-        state,
+        state: paths.state.clone(),
     };
     let bar = progress_bar();
     let progress: Arc<dyn Progress> = match &bar {
@@ -312,14 +355,9 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
     }
 
     let markdown = outcome.markdown();
-    let written = ingest::write_artifacts(&outcome, &markdown, &paths);
-    // The state last, and only once the artifacts that show its lanes are
-    // written: it must never get ahead of the published matrix.
-    let state_written = match (&written, &outcome.state) {
-        (Ok(()), Some(update)) => Some(update.write().map(|()| &update.path)),
-        _ => None,
-    };
-    github_step_summary(&markdown);
+    let published = lock.publish(&outcome, &markdown);
+    drop(lock);
+    github_step_summary(published.as_ref().map_or(&markdown, |p| &p.markdown));
     if github_actions() {
         if let Some(error) = &outcome.config_error {
             annotate("error", "runner status ingest", &error.to_string());
@@ -329,27 +367,33 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> ExitCode {
         }
     }
     if !args.quiet {
-        out!("{markdown}");
+        // What the Markdown artifact holds, set-id line included (an HTML
+        // comment, invisible when rendered).
+        match &published {
+            Ok(published) => out!("{}", published.markdown),
+            Err(_) => out!("{markdown}"),
+        }
     }
-    match &written {
-        Ok(()) => {
-            for path in [&paths.matrix_json, &paths.matrix_md, &paths.log_json] {
+    match &published {
+        Ok(published) => {
+            let artifacts = &paths.artifacts;
+            let state = outcome.state.as_ref().map(|update| &update.path);
+            for path in [&artifacts.matrix_json, &artifacts.matrix_md, &artifacts.log_json]
+                .into_iter()
+                .chain(state)
+                .filter(|path| published.files.contains(path))
+            {
                 errln!("wrote {}", path.display());
             }
         }
         Err(e) => errln!("error: {e}"),
-    }
-    match &state_written {
-        Some(Ok(path)) => errln!("wrote {}", path.display()),
-        Some(Err(e)) => errln!("error: {e}"),
-        None => {}
     }
 
     if let Some(error) = &outcome.config_error {
         errln!("error: {error}");
         return ExitCode::from(USAGE);
     }
-    if written.is_err() || matches!(state_written, Some(Err(_))) {
+    if published.is_err() {
         return ExitCode::from(USAGE);
     }
     let breaches = outcome.breaches();
@@ -377,11 +421,22 @@ fn run_gate(args: GateArgs, documents: LoadLimits) -> ExitCode {
         max_age_hours: args.max_age_hours,
         documents,
     };
-    let report = match gate::check_file(&args.matrix, &settings) {
+    let artifacts = ArtifactPaths {
+        log_json: args
+            .log_json
+            .unwrap_or_else(|| args.matrix.with_file_name(LOG_JSON)),
+        matrix_md: args.md.unwrap_or_else(|| args.matrix.with_file_name(MATRIX_MD)),
+        matrix_json: args.matrix.clone(),
+    };
+    let report = match gate::check_published(&artifacts, &settings) {
         Ok(report) => report,
-        Err(e) => {
+        Err(GateError::Load(e)) => {
             errln!("error: {e}");
             errln!("hint: run `dcx status ingest` (or `cargo xtask ingest`) first");
+            return ExitCode::from(USAGE);
+        }
+        Err(GateError::Set(e)) => {
+            errln!("error: {e}");
             return ExitCode::from(USAGE);
         }
     };
@@ -427,12 +482,19 @@ fn run_report(args: ReportArgs) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let runs = producer::run_commands(&args.commands, args.command_timeout, |run| {
+    // SIGINT/SIGTERM stop the running command's group; no report follows.
+    let cancel = Cancel::new();
+    if let Err(e) = dcx_sys::cancel_on_signals(&cancel) {
+        errln!("error: {e}");
+        return ExitCode::from(USAGE);
+    }
+    let supervision = producer::supervision(args.command_timeout);
+    let runs = producer::run_commands(&args.commands, &supervision, &cancel, |run| {
         let result = &run.result;
-        let outcome = if run.timed_out {
-            format!("timed out after {:?}, killed", args.command_timeout)
-        } else {
-            format!("exit {}", result.exit_code)
+        let outcome = match &run.termination {
+            Termination::TimedOut => format!("timed out after {:?}, stopped", args.command_timeout),
+            Termination::Cancelled(_) => format!("stopped, exit {}", result.exit_code),
+            _ => format!("exit {}", result.exit_code),
         };
         let status = match result.status {
             CommandStatus::Pass => "pass",
@@ -444,14 +506,29 @@ fn run_report(args: ReportArgs) -> ExitCode {
             result.command,
             result.duration_ms
         );
+        if run.stragglers > 0 {
+            errln!(
+                "note: command {:?} left {} process(es) running; they were stopped",
+                result.command,
+                run.stragglers
+            );
+        }
     });
     let runs = match runs {
         Ok(runs) => runs,
+        Err(e @ ProducerError::Cancelled { .. }) => {
+            errln!("error: {e}");
+            return ExitCode::from(cancelled_exit(&cancel));
+        }
         Err(e) => {
             errln!("error: {e}");
             return ExitCode::from(USAGE);
         }
     };
+    if cancel.is_cancelled() {
+        errln!("error: cancelled after the commands ran; no report was written");
+        return ExitCode::from(cancelled_exit(&cancel));
+    }
     // generated_at is when the report is produced: after the commands.
     let generated_at = args.now.unwrap_or_else(clock);
     let written = producer::build_report(&identity, &runs, artifacts, generated_at, args.fresh_for)
@@ -476,6 +553,14 @@ fn run_report(args: ReportArgs) -> ExitCode {
     match report.overall_status {
         OverallStatus::Pass | OverallStatus::Unknown => ExitCode::SUCCESS,
         OverallStatus::Fail | OverallStatus::Degraded => ExitCode::from(NEGATIVE),
+    }
+}
+
+/// 130 after SIGINT, 143 after SIGTERM (and for any other reason to stop).
+fn cancelled_exit(cancel: &Cancel) -> u8 {
+    match cancel.reason() {
+        Some(CancelReason::Signal(signal)) => dcx_sys::exit_code_for_signal(signal),
+        _ => dcx_sys::exit_code_for_signal(15),
     }
 }
 

@@ -433,7 +433,13 @@ fn a_rolled_back_report_blocks_and_the_state_file_keeps_the_newest() {
     );
     let after = json(state.clone());
     assert_eq!(after["lanes"], accepted["lanes"]);
-    insta::assert_snapshot!("ingest_state_after_rollback", read(state.clone()));
+    // The state carries the set id of the artifacts it was published with.
+    let set_id = json(dir.path().join(ARTIFACTS[0]))["set_id"].as_str().unwrap().to_owned();
+    assert_eq!(json(state.clone())["set_id"], set_id.as_str());
+    insta::assert_snapshot!(
+        "ingest_state_after_rollback",
+        read(state.clone()).replace(&set_id, "[the matrix's set_id]")
+    );
 
     // --no-state: judged on freshness alone, and the state is left as it was.
     let before = read(state.clone());
@@ -479,10 +485,18 @@ fn a_corrupt_state_file_is_reported_kept_aside_and_rebuilt() {
         )
     );
     assert_eq!(read(dir.path().join(aside)), corrupt);
-    // Rebuilt from this run alone: the example lanes' first state.
+    // Rebuilt from this run alone: the example lanes' first state, plus
+    // the set id of the artifacts it was published with.
+    let mut rebuilt = json(dir.path().join(STATE));
+    let set_id = rebuilt
+        .as_object_mut()
+        .unwrap()
+        .remove("set_id")
+        .expect("the state carries a set id");
+    assert_eq!(set_id, json(dir.path().join(ARTIFACTS[0]))["set_id"]);
     assert_eq!(
-        read(dir.path().join(STATE)),
-        read(repo(
+        rebuilt,
+        json(repo(
             "specs/examples/runner_status_ingest_state_v1/local-lanes.json"
         ))
     );

@@ -216,6 +216,14 @@ pub struct RunnerStatusMatrix {
     pub version: u64,
     /// The `now` of the ingest that wrote it.
     pub updated_at: Timestamp,
+    /// The id of the ingest artifact set this file belongs to: the matrix,
+    /// the ingest log, the Markdown matrix (as a last-line comment) and the
+    /// state file an ingest publishes together all carry the same one, so
+    /// a reader can tell a mixed set. 32 lowercase hex characters, derived
+    /// from the set's contents; absent in files written before set ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub set_id: Option<String>,
     /// One row per registry lane, in registry order.
     pub matrix_rows: Vec<MatrixRow>,
 }
@@ -288,6 +296,7 @@ impl Document for RunnerStatusMatrix {
     fn validate(&self) -> Vec<Violation> {
         let mut check = Checker::new();
         check.constant("", "version", self.version, 1);
+        check_set_id(&mut check, self.set_id.as_deref());
         for (i, row) in self.matrix_rows.iter().enumerate() {
             let at = join("/matrix_rows", i);
             check.non_empty(&at, "runner_id", &row.runner_id);
@@ -306,6 +315,22 @@ impl Document for RunnerStatusMatrix {
         }
         check.unique("/matrix_rows", "runner_id", &self.matrix_rows, |r| &r.runner_id);
         check.finish()
+    }
+}
+
+/// Whether `text` is a set id: 32 lowercase hex characters.
+pub fn is_set_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn check_set_id(check: &mut Checker, set_id: Option<&str>) {
+    if let Some(set_id) = set_id
+        && !is_set_id(set_id)
+    {
+        check.push(
+            "/set_id",
+            format!("expected 32 lowercase hex characters, got {set_id:?}"),
+        );
     }
 }
 
@@ -350,6 +375,14 @@ pub struct IngestLog {
     pub version: u64,
     /// The `now` of the ingest.
     pub generated_at: Timestamp,
+    /// The id of the ingest artifact set this file belongs to: the matrix,
+    /// the ingest log, the Markdown matrix (as a last-line comment) and the
+    /// state file an ingest publishes together all carry the same one, so
+    /// a reader can tell a mixed set. 32 lowercase hex characters, derived
+    /// from the set's contents; absent in files written before set ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub set_id: Option<String>,
     /// The fallback SLO for lanes without `freshness_slo_hours`.
     pub max_age_hours: u64,
     /// Active compatibility lanes that are stale or missing.
@@ -446,6 +479,7 @@ impl Document for IngestLog {
     fn validate(&self) -> Vec<Violation> {
         let mut check = Checker::new();
         check.constant("", "version", self.version, 1);
+        check_set_id(&mut check, self.set_id.as_deref());
         for (i, entry) in self.entries.iter().enumerate() {
             let at = join("/entries", i);
             check.non_empty(&at, "runner_id", &entry.runner_id);
@@ -506,6 +540,14 @@ pub struct IngestState {
     pub version: u64,
     /// The `now` of the ingest that last wrote the file.
     pub updated_at: Timestamp,
+    /// The id of the ingest artifact set this file belongs to: the matrix,
+    /// the ingest log, the Markdown matrix (as a last-line comment) and the
+    /// state file an ingest publishes together all carry the same one, so
+    /// a reader can tell a mixed set. 32 lowercase hex characters, derived
+    /// from the set's contents; absent in files written before set ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub set_id: Option<String>,
     /// The newest accepted report of each lane, one entry per lane
     /// (written sorted by `runner_id`).
     pub lanes: Vec<IngestStateLane>,
@@ -539,6 +581,7 @@ impl IngestState {
         Self {
             version: 1,
             updated_at: now,
+            set_id: None,
             lanes: Vec::new(),
         }
     }
@@ -561,6 +604,7 @@ impl Document for IngestState {
     fn validate(&self) -> Vec<Violation> {
         let mut check = Checker::new();
         check.constant("", "version", self.version, 1);
+        check_set_id(&mut check, self.set_id.as_deref());
         for (i, lane) in self.lanes.iter().enumerate() {
             let at = join("/lanes", i);
             check.non_empty(&at, "runner_id", &lane.runner_id);
@@ -640,5 +684,39 @@ impl Document for GithubRelease {
             }
         }
         check.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::from_str;
+
+    const MATRIX: &str = r#"{"version": 1, "updated_at": "2026-02-20T12:00:00Z", "matrix_rows": []}"#;
+
+    #[test]
+    fn a_matrix_from_before_set_ids_still_loads_and_saves_without_one() {
+        let loaded = from_str::<RunnerStatusMatrix>(MATRIX, Format::Json, "old.json").unwrap();
+        assert_eq!(loaded.document.set_id, None);
+        assert!(loaded.warnings.is_empty());
+        let text = serde_json::to_string(&loaded.document).unwrap();
+        assert!(!text.contains("set_id"), "{text}");
+    }
+
+    #[test]
+    fn a_set_id_is_32_lowercase_hex_characters() {
+        let with =
+            |id: &str| MATRIX.replace("\"matrix_rows\"", &format!("\"set_id\": {id:?}, \"matrix_rows\""));
+        let good = from_str::<RunnerStatusMatrix>(&with(&"0a".repeat(16)), Format::Json, "m.json").unwrap();
+        assert_eq!(good.document.set_id, Some("0a".repeat(16)));
+        for bad in ["0A".repeat(16), "0a".repeat(15), "zz".repeat(16)] {
+            let error = from_str::<RunnerStatusMatrix>(&with(&bad), Format::Json, "m.json").unwrap_err();
+            assert!(error.to_string().contains("/set_id"), "{bad}: {error}");
+        }
+        let mut state = IngestState::empty(Timestamp::parse("2026-02-20T12:00:00Z").unwrap());
+        state.set_id = Some("x".to_owned());
+        assert_eq!(state.validate().len(), 1);
+        assert!(is_set_id(&"f".repeat(32)));
+        assert!(!is_set_id(""));
     }
 }

@@ -12,14 +12,23 @@
 //!   report that aged past its SLO since the ingest is stale here too;
 //! - a matrix with no rows (an ingest that could not load its registry)
 //!   vouches for nothing.
+//!
+//! [`check_published`] also checks that the matrix and the log and Markdown
+//! matrix beside it are one artifact set (they carry one set id, see
+//! [`crate::publish`]), reading them under the shared publish lock so an
+//! ingest renaming its set into place is never seen halfway.
 
 use std::path::Path;
+
+use dcx_sys::{LockMode, Wait};
 
 use dcx_contracts::Timestamp;
 use dcx_contracts::document::{self, LoadError, LoadLimits};
 use dcx_contracts::status::{FreshnessState, LaneStatus, MatrixRow, RunnerStatusMatrix};
 
+use crate::ingest::ArtifactPaths;
 use crate::policy::{self, Breach, Judgement};
+use crate::publish::{self, PUBLISH_LOCK_FILE, SetError};
 
 /// How the gate judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +62,39 @@ impl GateReport {
 /// Loads the matrix at `path` and judges it.
 pub fn check_file(path: &Path, settings: &GateSettings) -> Result<GateReport, LoadError> {
     let matrix = document::load_with::<RunnerStatusMatrix>(path, &settings.documents)?.document;
+    Ok(check(&matrix, settings))
+}
+
+/// Why the published set could not be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// The matrix could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The matrix, log and Markdown matrix are not one set.
+    #[error(transparent)]
+    Set(#[from] SetError),
+}
+
+/// Loads the matrix of `artifacts`, checks that the log and Markdown
+/// matrix beside it belong to its set ([`publish::check_set`]; a file
+/// that does not exist is not compared), and judges it. The files are read
+/// under the shared [`PUBLISH_LOCK_FILE`] when it exists (where it cannot
+/// be taken, a read-only copy of the artifacts, they are read without it:
+/// only a writer could hold it, and none can write there).
+pub fn check_published(artifacts: &ArtifactPaths, settings: &GateSettings) -> Result<GateReport, GateError> {
+    let dir = match artifacts.matrix_json.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let lock_path = dir.join(PUBLISH_LOCK_FILE);
+    let _reading = lock_path
+        .is_file()
+        .then(|| dcx_sys::lock(&lock_path, LockMode::Shared, Wait::Block, |_| {}).ok())
+        .flatten();
+    let matrix =
+        document::load_with::<RunnerStatusMatrix>(&artifacts.matrix_json, &settings.documents)?.document;
+    publish::check_set(artifacts, matrix.set_id.as_deref(), &settings.documents)?;
     Ok(check(&matrix, settings))
 }
 
@@ -154,6 +196,7 @@ mod tests {
     fn matrix(rows: Vec<MatrixRow>) -> RunnerStatusMatrix {
         RunnerStatusMatrix {
             version: 1,
+            set_id: None,
             updated_at: ts("2026-02-20T12:00:00Z"),
             matrix_rows: rows,
         }

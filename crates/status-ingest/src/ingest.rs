@@ -13,16 +13,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dcx_contracts::Timestamp;
 use dcx_contracts::catalog::SchemaCatalog;
 use dcx_contracts::certification::{CertificationRegistry, RegistryLane, StatusExchange};
 use dcx_contracts::digest::sha256_bytes;
-use dcx_contracts::document::{self, Document, Format, LoadError, LoadLimits, SaveError};
+use dcx_contracts::document::{self, Document, Format, LoadError, LoadLimits};
 use dcx_contracts::status::{
     FreshnessState, GithubRelease, IngestErrorClass, IngestLog, IngestLogEntry, IngestState, IngestStateLane,
     IngestTotals, LaneClass, LaneStatus, MatrixRow, OverallStatus, RunnerStatusMatrix, RunnerStatusReport,
     StatusReportAge, StatusSource,
 };
-use dcx_contracts::{Timestamp, atomic_write};
 use tokio::sync::Semaphore;
 
 use crate::policy::{self, Breach, Judgement, format_age};
@@ -142,7 +142,7 @@ pub struct IngestOutcome {
     /// Non-fatal findings: unknown registry fields, cache write failures,
     /// a corrupt state file.
     pub warnings: Vec<String>,
-    /// The state to write after the artifacts ([`StateUpdate::write`]):
+    /// The state to write after the artifacts ([`crate::publish::SetLock::publish`]):
     /// set when [`IngestInputs::state`] is, unless no lane could be ingested
     /// (a configuration error leaves the state file alone).
     pub state: Option<StateUpdate>,
@@ -163,6 +163,7 @@ impl IngestOutcome {
         let log = IngestLog {
             version: 1,
             generated_at: settings.now,
+            set_id: None,
             max_age_hours: settings.max_age_hours,
             compatibility_stale_or_missing_count: 0,
             config_error: Some(error.to_string()),
@@ -173,6 +174,7 @@ impl IngestOutcome {
             matrix: RunnerStatusMatrix {
                 version: 1,
                 updated_at: settings.now,
+                set_id: None,
                 matrix_rows: Vec::new(),
             },
             log,
@@ -202,38 +204,6 @@ impl ArtifactPaths {
             matrix_md: dir.join(MATRIX_MD),
             log_json: dir.join(LOG_JSON),
         }
-    }
-}
-
-/// Some artifacts could not be written; every one was attempted.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-pub struct ArtifactError {
-    /// Each failed write.
-    pub failures: Vec<SaveError>,
-}
-
-/// Writes the three artifacts, each atomically: the log, `markdown` (the
-/// outcome's [`IngestOutcome::markdown`], which the caller usually prints
-/// too) and the matrix. The matrix and log are validated against their
-/// contracts first (an invalid one is refused).
-pub fn write_artifacts(
-    outcome: &IngestOutcome,
-    markdown: &str,
-    paths: &ArtifactPaths,
-) -> Result<(), ArtifactError> {
-    let results = [
-        document::save(&paths.log_json, &outcome.log),
-        atomic_write(&paths.matrix_md, markdown.as_bytes()).map_err(SaveError::from),
-        // The matrix last: the gate reads it, so it should never be newer
-        // than the log that explains it.
-        document::save(&paths.matrix_json, &outcome.matrix),
-    ];
-    let failures: Vec<SaveError> = results.into_iter().filter_map(Result::err).collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(ArtifactError { failures })
     }
 }
 
@@ -359,11 +329,13 @@ pub async fn ingest(
         matrix: RunnerStatusMatrix {
             version: 1,
             updated_at: settings.now,
+            set_id: None,
             matrix_rows: rows,
         },
         log: IngestLog {
             version: 1,
             generated_at: settings.now,
+            set_id: None,
             max_age_hours: settings.max_age_hours,
             compatibility_stale_or_missing_count,
             config_error: None,

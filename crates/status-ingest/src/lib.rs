@@ -9,7 +9,8 @@
 //!   matrix, the ingest log and the Markdown matrix ([`render`], [`triage`])
 //!   (`dcx status ingest`, `cargo xtask ingest`). A state file remembers
 //!   each lane's newest accepted report, so an older one is detected as a
-//!   rollback ([`state`]).
+//!   rollback ([`state`]). The four files are one set, published together
+//!   under a lock on the out directory and carrying one set id ([`publish`]).
 //! - **Gate** ([`gate`]): the merge gate over the matrix artifact
 //!   (`dcx status check-freshness`, `cargo xtask check-freshness`).
 //!
@@ -23,6 +24,7 @@ pub mod gate;
 pub mod ingest;
 pub mod policy;
 pub mod producer;
+pub mod publish;
 pub mod render;
 pub mod retry;
 pub mod source;
@@ -31,6 +33,6 @@ pub mod triage;
 
 pub use ingest::{
     ArtifactPaths, IngestInputs, IngestOutcome, IngestSettings, Progress, Silent, ingest, ingest_blocking,
-    write_artifacts,
 };
+pub use publish::{Published, SetLock, SetPaths, lock_set};
 pub use source::{FetchSettings, Token};

@@ -16,11 +16,16 @@
 //!
 //! A timed-out command is recorded as `fail` with exit code 124, the
 //! convention of coreutils' `timeout`; one killed by signal N as 128 + N,
-//! the shell's convention.
+//! the shell's convention (both from [`Termination::exit_code`]).
+//!
+//! Commands run through [`dcx_sys::run`], the one child model of dcx: a
+//! process group of their own, stopped as a whole (TERM, [`GRACE`], KILL)
+//! at the timeout or on cancellation, and swept when the command ends,
+//! success included, so nothing it started in the background outlives it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use dcx_contracts::digest::{Sha256Hex, sha256_bytes, sha256_reader};
 use dcx_contracts::document::{self, Document, Format, SaveError, Violation};
@@ -28,10 +33,10 @@ use dcx_contracts::status::{
     ArtifactRef, CommandResult, CommandStatus, LaneClass, OverallStatus, RunnerStatusReport,
 };
 use dcx_contracts::{Timestamp, atomic_write};
-use wait_timeout::ChildExt;
+use dcx_sys::{Cancel, CancelReason, Supervision, Termination};
 
 /// The exit code recorded for a command that ran past its timeout.
-pub const TIMEOUT_EXIT_CODE: i32 = 124;
+pub const TIMEOUT_EXIT_CODE: i32 = Termination::TIMED_OUT_EXIT_CODE;
 
 /// Who the report is about: the fields a release job knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +58,12 @@ pub struct ReportIdentity {
 pub struct CommandRun {
     /// What goes into the report.
     pub result: CommandResult,
-    /// It ran past its timeout and was killed.
+    /// It ran past its timeout and was stopped.
     pub timed_out: bool,
+    /// How it ended.
+    pub termination: Termination,
+    /// How many processes it left running in its group (stopped when it ended).
+    pub stragglers: usize,
 }
 
 /// Why a report could not be produced.
@@ -68,6 +77,18 @@ pub enum ProducerError {
         /// The failure.
         #[source]
         source: std::io::Error,
+    },
+    /// dcx was told to stop (SIGINT, SIGTERM) while `command` ran or before
+    /// it started; the command's group was stopped and no report is written.
+    #[error(
+        "cancelled ({}) while running command {command:?}; no report was written",
+        cancel_text(reason)
+    )]
+    Cancelled {
+        /// The command that was running or next.
+        command: String,
+        /// Why.
+        reason: CancelReason,
     },
     /// An artifact could not be read.
     #[error("cannot hash artifact {}: {source}", path.display())]
@@ -101,38 +122,40 @@ pub enum ProducerError {
     Write(#[from] SaveError),
 }
 
+/// How long a command's process group gets, after SIGTERM (a timeout, a
+/// cancellation, or what a finished command left running), before SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// The supervision of every report command: `timeout`, then [`GRACE`].
+pub fn supervision(timeout: Duration) -> Supervision {
+    Supervision::new(Some(timeout), GRACE)
+}
+
 /// Runs `command` through the platform shell (`sh -c` / `cmd /C`) with no
-/// stdin and the caller's stdout and stderr, waiting at most `timeout`.
-pub fn run_command(command: &str, timeout: Duration) -> Result<CommandRun, ProducerError> {
-    let mut shell = shell(command);
-    shell.stdin(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        // A group of its own, so a timeout kills everything it started, not
-        // just the shell (a killed shell leaves its children running).
-        shell.process_group(0);
-    }
-    let spawn_error = |source| ProducerError::Spawn {
-        command: command.to_owned(),
-        source,
-    };
-    let started = Instant::now();
-    let mut child = shell.spawn().map_err(spawn_error)?;
-    let (exit_code, timed_out) = match child.wait_timeout(timeout).map_err(spawn_error)? {
-        Some(status) => (exit_code_of(status), false),
-        None => {
-            kill_group(&mut child);
-            // Reap it; its status says nothing more than "killed".
-            let _ = child.wait();
-            (TIMEOUT_EXIT_CODE, true)
-        }
-    };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+/// stdin and the caller's stdout and stderr, under `supervision` (its
+/// deadline is the command's timeout) and `cancel`, through the one child
+/// model of dcx ([`dcx_sys::run`]): its own process group, TERM → grace →
+/// KILL of the whole group on a timeout or cancellation, and whatever it
+/// left running in its group (a `sleep &`) stopped when it ends, success
+/// included. The recorded exit code is [`Termination::exit_code`]: the
+/// code, 128 + N for signal N, 124 past the timeout.
+pub fn run_command(
+    command: &str,
+    supervision: &Supervision,
+    cancel: &Cancel,
+) -> Result<CommandRun, ProducerError> {
+    let finished =
+        dcx_sys::run(shell(command), supervision, cancel).map_err(|source| ProducerError::Spawn {
+            command: command.to_owned(),
+            source,
+        })?;
+    let termination = finished.termination;
+    let exit_code = termination.exit_code();
+    let duration_ms = u64::try_from(finished.elapsed.as_millis()).unwrap_or(u64::MAX);
     Ok(CommandRun {
         result: CommandResult {
             command: command.to_owned(),
-            status: if exit_code == 0 && !timed_out {
+            status: if termination.success() {
                 CommandStatus::Pass
             } else {
                 CommandStatus::Fail
@@ -140,21 +163,39 @@ pub fn run_command(command: &str, timeout: Duration) -> Result<CommandRun, Produ
             exit_code,
             duration_ms,
         },
-        timed_out,
+        timed_out: termination == Termination::TimedOut,
+        stragglers: finished.stragglers,
+        termination,
     })
 }
 
 /// Runs `commands` in order (each is run even when an earlier one failed,
 /// so the report shows every result); `each` sees each run as it finishes.
+/// When `cancel` is cancelled (dcx got SIGINT/SIGTERM), the running
+/// command's group is stopped, `each` sees it, and the result is
+/// [`ProducerError::Cancelled`]: no report is to be written.
 pub fn run_commands(
     commands: &[String],
-    timeout: Duration,
+    supervision: &Supervision,
+    cancel: &Cancel,
     mut each: impl FnMut(&CommandRun),
 ) -> Result<Vec<CommandRun>, ProducerError> {
     let mut runs = Vec::with_capacity(commands.len());
     for command in commands {
-        let run = run_command(command, timeout)?;
+        if let Some(reason) = cancel.reason() {
+            return Err(ProducerError::Cancelled {
+                command: command.clone(),
+                reason,
+            });
+        }
+        let run = run_command(command, supervision, cancel)?;
         each(&run);
+        if let Termination::Cancelled(reason) = &run.termination {
+            return Err(ProducerError::Cancelled {
+                command: command.clone(),
+                reason: reason.clone(),
+            });
+        }
         runs.push(run);
     }
     Ok(runs)
@@ -174,34 +215,13 @@ fn shell(command: &str) -> Command {
     shell
 }
 
-fn exit_code_of(status: ExitStatus) -> i32 {
-    if let Some(code) = status.code() {
-        return code;
+fn cancel_text(reason: &CancelReason) -> String {
+    match reason {
+        CancelReason::Signal(signal) => dcx_sys::signal_name(*signal)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("signal {signal}")),
+        CancelReason::Requested(why) => why.clone(),
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return 128 + signal;
-        }
-    }
-    // No code and no signal: report a generic failure rather than success.
-    1
-}
-
-#[cfg(unix)]
-fn kill_group(child: &mut Child) {
-    use rustix::process::{Pid, Signal, kill_process_group};
-    // The child has not been reaped, so its pid (the group id) cannot have
-    // been reused. If the group is already gone, fall back to the child.
-    if kill_process_group(Pid::from_child(child), Signal::KILL).is_err() {
-        let _ = child.kill();
-    }
-}
-
-#[cfg(not(unix))]
-fn kill_group(child: &mut Child) {
-    let _ = child.kill();
 }
 
 /// The verdict of a set of command runs (see the module table).
@@ -330,6 +350,12 @@ mod tests {
                 duration_ms: 0,
             },
             timed_out,
+            termination: if timed_out {
+                Termination::TimedOut
+            } else {
+                Termination::Exited(if status == CommandStatus::Pass { 0 } else { 1 })
+            },
+            stragglers: 0,
         }
     }
 

@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use dcx_contracts::Timestamp;
+use dcx_sys::http::{is_confidential, is_loopback, redirect_policy};
 use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
@@ -386,17 +387,9 @@ impl Fetcher {
             .user_agent(settings.user_agent.clone())
             // Release assets redirect to a CDN; follow, but never from https
             // down to plain http on a remote host (reqwest itself drops
-            // `Authorization` when a redirect changes host).
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.previous().len() >= 10 {
-                    attempt.error("more than 10 redirects")
-                } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
-                    attempt.follow()
-                } else {
-                    let refused = format!("refusing to follow a redirect to {}", attempt.url());
-                    attempt.error(refused)
-                }
-            }));
+            // `Authorization` when a redirect changes host): the one
+            // outbound-HTTP policy of dcx.
+            .redirect(redirect_policy());
         if !settings.proxy_from_env {
             builder = builder.no_proxy();
         }
@@ -473,7 +466,7 @@ impl Fetcher {
     fn token_for(&self, url: &Url) -> Option<&Token> {
         // Never in clear text: a registry URL spelled `http://api.github.com`
         // must not put the token on the wire. Loopback is the test servers'.
-        if url.scheme() != "https" && !is_loopback(url) {
+        if !is_confidential(url) {
             return None;
         }
         let host = url.host_str()?;
@@ -613,19 +606,6 @@ fn header_text(headers: &HeaderMap, name: impl reqwest::header::AsHeaderName) ->
         .get(name)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
-}
-
-/// Whether `url` names this machine: plain http is harmless there.
-fn is_loopback(url: &Url) -> bool {
-    // `host_str` writes IPv6 addresses in brackets.
-    match url
-        .host_str()
-        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
-    {
-        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
-        Some(host) => host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
 }
 
 /// GitHub's primary rate limit: 403 or 429 with `X-RateLimit-Remaining: 0`.

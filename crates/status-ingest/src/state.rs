@@ -21,11 +21,13 @@
 //! lane's report.
 //!
 //! The file is read and validated through the contracts loader at the start
-//! of an ingest ([`read`]) and written atomically after the artifacts
-//! ([`StateUpdate::write`]). A state file that cannot be read or is not a
+//! of an ingest ([`read`]) and published with the artifacts, as the last
+//! file of their set ([`crate::publish`]), under the lock that was taken
+//! before it was read: two ingests never interleave their read–modify–write.
+//! A state file that cannot be read or is not a
 //! valid `runner_status_ingest_state_v1` is never trusted, not even in part:
-//! ingest warns, starts from an empty state, and the write moves the corrupt
-//! file aside to `<name>.corrupt-<now>` (nothing is lost) before writing the
+//! ingest warns, starts from an empty state, and the write keeps the corrupt
+//! file as `<name>.corrupt-<now>` (nothing is lost) before writing the
 //! state rebuilt from this run's accepted reports. A missing file is a first
 //! run: an empty state, no warning.
 //!
@@ -37,7 +39,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use dcx_contracts::document::{self, LoadError, LoadLimits, SaveError};
+use dcx_contracts::document::{self, LoadError, LoadLimits};
 use dcx_contracts::status::{IngestState, IngestStateLane, RunnerStatusReport};
 use dcx_contracts::{Sha256Hex, Timestamp};
 
@@ -197,66 +199,22 @@ pub fn advance(
     IngestState {
         version: 1,
         updated_at: now,
+        set_id: None,
         lanes: lanes.into_values().collect(),
     }
 }
 
-/// The state an ingest leaves behind, to be written after the artifacts.
+/// The state an ingest leaves behind, to be published with the artifacts
+/// ([`crate::publish::SetLock::publish`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateUpdate {
     /// The state file.
     pub path: PathBuf,
     /// The state to write.
     pub state: IngestState,
-    /// Where the corrupt file found at `path` goes before the write, if it was corrupt.
+    /// Where the corrupt file found at `path` is kept before it is
+    /// replaced, if it was corrupt.
     pub corrupt_aside: Option<PathBuf>,
-}
-
-/// Why the state could not be written. The artifacts are written by then;
-/// the previous state file, if any, is untouched.
-#[derive(Debug, thiserror::Error)]
-pub enum StateWriteError {
-    /// The corrupt state file could not be moved aside; it was not overwritten.
-    #[error(
-        "cannot move the corrupt ingest state {} aside to {}: {source}; the state was not written",
-        path.display(),
-        aside.display()
-    )]
-    MoveAside {
-        /// The state file.
-        path: PathBuf,
-        /// Where it was to go.
-        aside: PathBuf,
-        /// The I/O failure.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The state could not be saved.
-    #[error(transparent)]
-    Save(#[from] SaveError),
-}
-
-impl StateUpdate {
-    /// Moves a corrupt file aside (never overwriting it), then writes the
-    /// state atomically, validated against its contract.
-    pub fn write(&self) -> Result<(), StateWriteError> {
-        if let Some(aside) = &self.corrupt_aside {
-            match std::fs::rename(&self.path, aside) {
-                Ok(()) => {}
-                // Gone since it was read: nothing to keep.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(StateWriteError::MoveAside {
-                        path: self.path.clone(),
-                        aside: aside.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        document::save(&self.path, &self.state)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -342,6 +300,7 @@ mod tests {
         let prior = IngestState {
             version: 1,
             updated_at: ts("2026-11-20T06:00:00Z"),
+            set_id: None,
             lanes: vec![entry("2026-11-20T00:00:00Z", b"accepted"), python.clone()],
         };
         let now = ts("2026-11-22T00:00:00Z");

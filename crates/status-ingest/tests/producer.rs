@@ -13,6 +13,7 @@ use dcx_status_ingest::producer::{
     self, ProducerError, ReportIdentity, TIMEOUT_EXIT_CODE, build_report, hash_artifacts, run_commands,
     write_report,
 };
+use dcx_sys::{Cancel, CancelReason, Termination};
 
 fn identity() -> ReportIdentity {
     ReportIdentity {
@@ -41,7 +42,8 @@ fn commands_run_in_order_and_the_report_round_trips() {
             &format!("echo first >> '{}'", trail.display()),
             &format!("echo second >> '{}'; exit 0", trail.display()),
         ]),
-        Duration::from_secs(30),
+        &producer::supervision(Duration::from_secs(30)),
+        &Cancel::new(),
         |_| {},
     )
     .unwrap();
@@ -91,7 +93,8 @@ fn a_failure_outranks_a_timeout_and_every_command_still_runs() {
     let runs = run_commands(
         // Long enough for `exit 3` and `true` on a busy machine.
         &commands(&["exit 3", "sleep 30", "true"]),
-        Duration::from_secs(3),
+        &producer::supervision(Duration::from_secs(3)),
+        &Cancel::new(),
         |_| {},
     )
     .unwrap();
@@ -120,12 +123,23 @@ fn a_timeout_kills_what_the_command_started() {
     let pid_file = dir.path().join("child.pid");
     let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
     // Long enough for the shell to start `sleep` and write its pid.
-    let run = producer::run_command(&script, Duration::from_secs(2)).unwrap();
+    let run = producer::run_command(
+        &script,
+        &producer::supervision(Duration::from_secs(2)),
+        &Cancel::new(),
+    )
+    .unwrap();
     assert!(run.timed_out);
-    let pid = std::fs::read_to_string(&pid_file).unwrap();
-    // Gone, or a zombie waiting for its new parent to reap it. SIGKILL is
-    // delivered asynchronously, so the process may still show as running
-    // for a moment after the kill: wait for it (bounded), never sample once.
+    assert_gone(&pid_file, "the timeout");
+}
+
+/// The process whose pid is in `pid_file` is gone, or a zombie waiting for
+/// its new parent to reap it. SIGKILL is delivered asynchronously, so the
+/// process may still show as running for a moment after the kill: wait for
+/// it (bounded), never sample once.
+#[cfg(target_os = "linux")]
+fn assert_gone(pid_file: &std::path::Path, after: &str) {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
     let state = || {
         std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
             .ok()
@@ -139,13 +153,111 @@ fn a_timeout_kills_what_the_command_started() {
     }
     assert!(
         matches!(last, None | Some(Some('Z'))),
-        "the background sleep survived the timeout (10 s after the kill): {last:?}"
+        "the background sleep survived {after} (10 s after the kill): {last:?}"
     );
+}
+
+/// The issue's `sh -c 'sleep 100 & echo bg'`: the command passes, and the
+/// `sleep` it left behind is stopped with it rather than outliving it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_passing_command_leaves_nothing_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("child.pid");
+    let script = format!("sleep 100 & echo $! > '{}'; echo bg", pid_file.display());
+    let started = std::time::Instant::now();
+    let run = producer::run_command(
+        &script,
+        &producer::supervision(Duration::from_secs(60)),
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(run.termination, Termination::Exited(0));
+    assert_eq!(
+        (run.result.status, run.result.exit_code),
+        (CommandStatus::Pass, 0)
+    );
+    assert!(!run.timed_out);
+    assert_eq!(run.stragglers, 1, "the background sleep was found and stopped");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the background sleep: {:?}",
+        started.elapsed()
+    );
+    assert_gone(&pid_file, "the passing run");
+}
+
+/// A cancellation (what dcx does on SIGINT/SIGTERM) stops the running
+/// command's whole group, records how it ended, and runs nothing after it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cancel_stops_the_running_group_and_runs_nothing_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("child.pid");
+    let trail = dir.path().join("trail");
+    let cancel = Cancel::new();
+    let canceller = {
+        let (cancel, pid_file) = (cancel.clone(), pid_file.clone());
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + Duration::from_secs(20);
+            while !pid_file.exists() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            cancel.cancel_by_signal(15);
+        })
+    };
+    let mut seen = Vec::new();
+    let started = std::time::Instant::now();
+    let error = run_commands(
+        &commands(&[
+            &format!("sleep 30 & echo $! > '{}'; wait", pid_file.display()),
+            &format!("echo never >> '{}'", trail.display()),
+        ]),
+        &producer::supervision(Duration::from_secs(60)),
+        &cancel,
+        |run| seen.push(run.clone()),
+    )
+    .unwrap_err();
+    canceller.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    match &error {
+        ProducerError::Cancelled { command, reason } => {
+            assert!(command.starts_with("sleep 30 &"), "{command}");
+            assert_eq!(*reason, CancelReason::Signal(15));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        error
+            .to_string()
+            .starts_with("cancelled (SIGTERM) while running command \"sleep 30 &"),
+        "{error}"
+    );
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].termination,
+        Termination::Cancelled(CancelReason::Signal(15))
+    );
+    assert_eq!(
+        (seen[0].result.status, seen[0].result.exit_code),
+        (CommandStatus::Fail, 143)
+    );
+    assert!(!trail.exists(), "a command after the cancellation ran");
+    assert_gone(&pid_file, "the cancellation");
 }
 
 #[test]
 fn a_signal_is_128_plus_its_number() {
-    let run = producer::run_command("kill -TERM $$", Duration::from_secs(30)).unwrap();
+    let run = producer::run_command(
+        "kill -TERM $$",
+        &producer::supervision(Duration::from_secs(30)),
+        &Cancel::new(),
+    )
+    .unwrap();
     assert_eq!(
         (run.result.status, run.result.exit_code),
         (CommandStatus::Fail, 128 + 15)

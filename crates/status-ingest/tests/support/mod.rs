@@ -18,6 +18,8 @@ use axum::response::Response;
 use dcx_contracts::Timestamp;
 use dcx_contracts::digest::sha256_bytes;
 use dcx_status_ingest::ingest::{ArtifactPaths, IngestInputs, IngestOutcome, IngestSettings, Silent};
+use dcx_status_ingest::publish::{SetPaths, lock_set, set_id_of_markdown};
+use dcx_sys::Wait;
 use dcx_status_ingest::retry::RetryPolicy;
 use dcx_status_ingest::source::FetchSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -423,32 +425,44 @@ impl Fixture {
         self.path("out/runner-status-ingest-state.json")
     }
 
-    /// [`Fixture::run`] with explicit inputs; a state update is written
-    /// after the artifacts.
+    /// [`Fixture::run`] with explicit inputs, as `dcx status ingest` does
+    /// it: the set locked before the ingest reads the state, then
+    /// published as one set (the state update last).
     pub fn run_with(&self, inputs: &IngestInputs, settings: &IngestSettings) -> Ran {
+        let paths = SetPaths {
+            artifacts: ArtifactPaths::in_dir(&self.path("out")),
+            state: inputs.state.clone(),
+        };
+        let lock = lock_set(&paths, Wait::Fail, &settings.documents, |_, _| {}).expect("the set locked");
         let outcome = dcx_status_ingest::ingest_blocking(inputs, settings, Arc::new(Silent));
-        let paths = ArtifactPaths::in_dir(&self.path("out"));
-        dcx_status_ingest::write_artifacts(&outcome, &outcome.markdown(), &paths).expect("artifacts written");
+        let published = lock
+            .publish(&outcome, &outcome.markdown())
+            .expect("the set published");
+        drop(lock);
+        let artifacts = &paths.artifacts;
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let state = outcome.state.as_ref().map(|update| {
-            update.write().expect("state written");
-            read(&update.path)
-        });
+        let state = outcome.state.as_ref().map(|update| read(&update.path));
         let ran = Ran {
-            matrix: read(&paths.matrix_json),
-            log: read(&paths.log_json),
-            markdown: read(&paths.matrix_md),
+            matrix: read(&artifacts.matrix_json),
+            log: read(&artifacts.log_json),
+            markdown: read(&artifacts.matrix_md),
             state,
+            set_id: published.set_id,
             outcome,
         };
         ran.assert_artifacts_valid();
-        ran
+        ran.assert_one_set();
+        ran.without_set_id()
     }
 }
 
-/// An ingest's outcome and the text of its three artifacts.
+/// An ingest's outcome and the text of its three artifacts (and state
+/// file), checked to carry one set id and then shown without it, so the
+/// upstream scenarios' snapshots compare the contents alone.
 pub struct Ran {
     pub outcome: IngestOutcome,
+    /// The set id every file carried.
+    pub set_id: String,
     pub matrix: String,
     pub log: String,
     pub markdown: String,
@@ -457,6 +471,42 @@ pub struct Ran {
 }
 
 impl Ran {
+    /// The matrix, the log, the state and the Markdown carry the set id.
+    fn assert_one_set(&self) {
+        let json_id = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).unwrap()["set_id"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        assert_eq!(json_id(&self.matrix).as_deref(), Some(self.set_id.as_str()), "matrix");
+        assert_eq!(json_id(&self.log).as_deref(), Some(self.set_id.as_str()), "log");
+        if let Some(state) = &self.state {
+            assert_eq!(json_id(state).as_deref(), Some(self.set_id.as_str()), "state");
+        }
+        assert_eq!(set_id_of_markdown(&self.markdown), Some(self.set_id.as_str()), "markdown");
+    }
+
+    /// The texts without their set id.
+    fn without_set_id(mut self) -> Self {
+        let line = format!("  \"set_id\": \"{}\",\n", self.set_id);
+        let strip = |text: &mut String| {
+            assert_eq!(text.matches(&line).count(), 1, "{text}");
+            *text = text.replacen(&line, "", 1);
+        };
+        strip(&mut self.matrix);
+        strip(&mut self.log);
+        if let Some(state) = &mut self.state {
+            strip(state);
+        }
+        let tail = format!("\n<!-- dcx-set-id: {} -->\n", self.set_id);
+        self.markdown = self
+            .markdown
+            .strip_suffix(&tail)
+            .unwrap_or_else(|| panic!("no set-id line: {}", self.markdown))
+            .to_owned();
+        self
+    }
+
     /// The matrix and log load through the contracts and validate against
     /// their generated JSON Schemas.
     fn assert_artifacts_valid(&self) {

@@ -1,0 +1,644 @@
+//! Publishing an ingest's artifact set: the matrix, the ingest log, the
+//! Markdown matrix and the state file are one set, published together.
+//!
+//! Many ingests may share one out directory (matrix jobs in CI, a cron
+//! ingest overlapping a manual one). The rules:
+//!
+//! - **One writer at a time.** [`lock_set`] takes an exclusive advisory lock
+//!   ([`LOCK_FILE`], `.dcx-ingest.lock`) in every directory the set is
+//!   written to, in sorted order, *before* the state file is read, and the
+//!   [`SetLock`] holds it until [`SetLock::publish`] has renamed the last
+//!   file. The state's read–modify–write (rollback detection reads the
+//!   previous state, the new state moves it forward) therefore never
+//!   interleaves with another ingest's: the second one waits (or, with
+//!   [`Wait::Fail`], stops with [`PublishError::Busy`]) and then reads the
+//!   state the first one wrote. The kernel releases the lock when its holder
+//!   dies, so a killed ingest never leaves the directory "locked".
+//! - **Leftovers swept.** Under the lock, the `.dcx-tmp-*` files a killed
+//!   writer left in those directories (those no live process holds) are
+//!   removed ([`dcx_sys::sweep_leftovers`]).
+//! - **Whole or not at all.** Every file of the set is written to its temp
+//!   file and flushed to disk before the first rename
+//!   ([`dcx_contracts::atomic_write_set`]), so a failure while writing (a
+//!   full disk) leaves the previous complete set; the renames go log,
+//!   Markdown, matrix, then the state file last (the state never gets ahead
+//!   of the published matrix).
+//! - **One set id.** Every file carries the same [`set id`](compute_set_id):
+//!   `set_id` in the matrix, the log and the state file, and a last-line
+//!   comment `<!-- dcx-set-id: … -->` in the Markdown. Only a crash between
+//!   two renames can still leave a mixed set; [`check_set`] (and so
+//!   `dcx status check-freshness`) detects it. The id is derived from the
+//!   set's contents, so the same ingest gives the same bytes (artifacts stay
+//!   reproducible) and two sets that share an id are identical.
+//! - **Readers never see a set half-renamed.** The renames happen under a
+//!   second, exclusive lock ([`PUBLISH_LOCK_FILE`]) in the matrix's
+//!   directory, held for milliseconds; [`crate::gate::check_published`]
+//!   reads the set under the shared one.
+
+use std::path::{Path, PathBuf};
+
+use dcx_contracts::digest::sha256_bytes;
+use dcx_contracts::document::{self, Document, Format, LoadError, LoadLimits, SaveError};
+use dcx_contracts::status::{IngestState, is_set_id};
+use dcx_contracts::{WriteError, atomic_write_set};
+use dcx_sys::{LockError, LockFile, LockMode, Wait};
+
+use crate::ingest::{ArtifactPaths, IngestOutcome};
+
+/// The writers' lock, in each directory an ingest writes to.
+pub const LOCK_FILE: &str = ".dcx-ingest.lock";
+/// The lock held while a set's files are renamed into place, in the
+/// matrix's directory; readers take it shared.
+pub const PUBLISH_LOCK_FILE: &str = ".dcx-ingest-publish.lock";
+
+/// How the Markdown matrix carries its set id: its last line.
+const MARKDOWN_SET_ID_OPEN: &str = "<!-- dcx-set-id: ";
+const MARKDOWN_SET_ID_CLOSE: &str = " -->";
+
+/// Every file of a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPaths {
+    /// The matrix, the Markdown matrix and the log.
+    pub artifacts: ArtifactPaths,
+    /// The state file; `None` when the ingest neither reads nor writes one.
+    pub state: Option<PathBuf>,
+}
+
+impl SetPaths {
+    /// The members in the order they are renamed into place, with what
+    /// each one is.
+    fn members(&self) -> Vec<(&'static str, &Path)> {
+        let mut members = vec![
+            ("the ingest log", self.artifacts.log_json.as_path()),
+            ("the Markdown matrix", self.artifacts.matrix_md.as_path()),
+            ("the matrix", self.artifacts.matrix_json.as_path()),
+        ];
+        if let Some(state) = &self.state {
+            members.push(("the state file", state.as_path()));
+        }
+        members
+    }
+}
+
+/// Why a set could not be locked or published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The state file is one of the artifacts.
+    #[error("--state-file {} is also an artifact path; give the state a file of its own", path.display())]
+    StateClash {
+        /// The path given for both.
+        path: PathBuf,
+    },
+    /// Two artifacts were given the same file.
+    #[error("{} is given for both {first} and {second}; give each artifact a file of its own", path.display())]
+    ArtifactClash {
+        /// The path given for both.
+        path: PathBuf,
+        /// What it was given for first.
+        first: &'static str,
+        /// And second.
+        second: &'static str,
+    },
+    /// A directory of the set could not be created or resolved.
+    #[error("cannot prepare the artifact directory {}: {source}", dir.display())]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another ingest holds the directory and the caller chose not to wait.
+    #[error(
+        "another ingest{} is writing into {}: {} is held; nothing was read or written (--no-wait); \
+         try again when it has finished, or leave out --no-wait to wait for it",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default(),
+        dir.display(),
+        lock.display()
+    )]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+        /// Its lock file.
+        lock: PathBuf,
+        /// The holder's pid, when it wrote one.
+        holder: Option<u32>,
+    },
+    /// A lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The leftovers of killed writers could not be removed.
+    #[error("cannot remove the leftovers of killed writers in {}: {source}", dir.display())]
+    Sweep {
+        /// The directory.
+        dir: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A document of the set breaks its contract; nothing was written.
+    #[error(transparent)]
+    Invalid(SaveError),
+    /// A target is a directory, so renaming over it would fail halfway.
+    #[error("cannot write {}: it is a directory; nothing was written, the previous artifact set is left as it was", path.display())]
+    TargetIsDirectory {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The outcome's state file is not the one this lock covers.
+    #[error("the ingest's state file {} is not the one locked ({})", found.display(), locked.as_deref().map_or_else(|| "none".to_owned(), |p| p.display().to_string()))]
+    StateNotLocked {
+        /// The outcome's state file.
+        found: PathBuf,
+        /// The locked one.
+        locked: Option<PathBuf>,
+    },
+    /// The corrupt state file could not be kept before it is replaced.
+    #[error(
+        "cannot keep the corrupt ingest state {} as {}: {source}; nothing was written",
+        path.display(),
+        aside.display()
+    )]
+    KeepCorrupt {
+        /// The state file.
+        path: PathBuf,
+        /// Where it was to be kept.
+        aside: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing or renaming a file of the set failed.
+    #[error("{source}; {}", partial_text(published))]
+    Write {
+        /// The failed write.
+        #[source]
+        source: WriteError,
+        /// The files that carry the new set id all the same (a failure
+        /// between two renames); empty when the previous set is intact.
+        published: Vec<PathBuf>,
+    },
+}
+
+fn partial_text(published: &[PathBuf]) -> String {
+    if published.is_empty() {
+        "nothing of this ingest was published: the previous artifact set is left as it was".to_owned()
+    } else {
+        let names: Vec<String> = published.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "only {} was published: the artifact set is mixed (readers refuse it); run the ingest again",
+            names.join(", ")
+        )
+    }
+}
+
+/// A held set: every directory of the set locked, leftovers swept.
+/// Dropping it releases the locks.
+#[derive(Debug)]
+pub struct SetLock {
+    paths: SetPaths,
+    publish_lock: PathBuf,
+    limits: LoadLimits,
+    /// The leftovers of killed writers that were removed.
+    pub swept: Vec<PathBuf>,
+    /// What was wrong with the set found in place (it is replaced).
+    pub previous: Option<SetError>,
+    // Last: released when everything else is done.
+    _locks: Vec<LockFile>,
+}
+
+/// Locks the directories of `paths` for one ingest (see the module
+/// documentation): refuses a state file or artifact given twice, creates
+/// the directories, takes each one's [`LOCK_FILE`] in sorted order, waiting
+/// or failing as `wait` says (`on_wait` is told the lock and the holder's
+/// pid, once per lock, before blocking), sweeps leftovers, and checks the
+/// set already there. Take it before the ingest reads the state file.
+pub fn lock_set(
+    paths: &SetPaths,
+    wait: Wait,
+    limits: &LoadLimits,
+    mut on_wait: impl FnMut(&Path, Option<u32>),
+) -> Result<SetLock, PublishError> {
+    if let Some(state) = &paths.state
+        && [
+            &paths.artifacts.matrix_json,
+            &paths.artifacts.matrix_md,
+            &paths.artifacts.log_json,
+        ]
+        .contains(&state)
+    {
+        return Err(PublishError::StateClash { path: state.clone() });
+    }
+    let members = paths.members();
+    let mut resolved: Vec<(&'static str, &Path, PathBuf)> = Vec::with_capacity(members.len());
+    let mut dirs = Vec::with_capacity(members.len());
+    for (what, path) in members {
+        let dir = parent_of(path);
+        std::fs::create_dir_all(dir).map_err(|source| PublishError::Dir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let canonical = dir.canonicalize().map_err(|source| PublishError::Dir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let full = canonical.join(path.file_name().unwrap_or_default());
+        if let Some((first, _, _)) = resolved.iter().find(|(_, _, other)| *other == full) {
+            if what == "the state file" {
+                return Err(PublishError::StateClash {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Err(PublishError::ArtifactClash {
+                path: path.to_path_buf(),
+                first,
+                second: what,
+            });
+        }
+        resolved.push((what, path, full));
+        dirs.push(canonical);
+    }
+    dirs.sort();
+    dirs.dedup();
+
+    // Sorted, so two ingests over overlapping directories cannot deadlock.
+    let mut locks = Vec::with_capacity(dirs.len());
+    for dir in &dirs {
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = dcx_sys::lock(&lock_path, LockMode::Exclusive, wait, |holder| {
+            on_wait(&lock_path, holder)
+        })
+        .map_err(|e| match e {
+            LockError::Busy { path, holder } => PublishError::Busy {
+                dir: dir.clone(),
+                lock: path,
+                holder,
+            },
+            other => PublishError::Lock(other),
+        })?;
+        locks.push(lock);
+    }
+    let mut swept = Vec::new();
+    for dir in &dirs {
+        let removed = dcx_sys::sweep_leftovers(dir).map_err(|source| PublishError::Sweep {
+            dir: dir.clone(),
+            source,
+        })?;
+        swept.extend(removed);
+    }
+    let previous = match matrix_set_id(&paths.artifacts.matrix_json, limits) {
+        Ok(Some(matrix_id)) => check_set(&paths.artifacts, matrix_id.as_deref(), limits).err(),
+        // No matrix yet, or one that does not load: nothing to compare.
+        Ok(None) | Err(_) => None,
+    };
+    Ok(SetLock {
+        publish_lock: parent_of(&paths.artifacts.matrix_json).join(PUBLISH_LOCK_FILE),
+        paths: paths.clone(),
+        limits: *limits,
+        swept,
+        previous,
+        _locks: locks,
+    })
+}
+
+/// A published set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The set id every file carries.
+    pub set_id: String,
+    /// The Markdown matrix as written (with its set-id line).
+    pub markdown: String,
+    /// The files written, in the order they were renamed into place.
+    pub files: Vec<PathBuf>,
+}
+
+impl SetLock {
+    /// The set's files.
+    pub fn paths(&self) -> &SetPaths {
+        &self.paths
+    }
+
+    /// Publishes `outcome` as one set under this lock: `markdown` (the
+    /// outcome's [`IngestOutcome::markdown`]), the log, the matrix, and the
+    /// state update when the outcome has one (a configuration error leaves
+    /// the state file alone). Every document is validated first, the set id
+    /// computed and written into each, a corrupt state file kept (as a
+    /// second name) before it is replaced, every file staged and flushed,
+    /// then renamed into place under [`PUBLISH_LOCK_FILE`].
+    pub fn publish(&self, outcome: &IngestOutcome, markdown: &str) -> Result<Published, PublishError> {
+        let artifacts = &self.paths.artifacts;
+        let state = match (&outcome.state, &self.paths.state) {
+            (Some(update), Some(locked)) if update.path == *locked => Some(update),
+            (Some(update), locked) => {
+                return Err(PublishError::StateNotLocked {
+                    found: update.path.clone(),
+                    locked: locked.clone(),
+                });
+            }
+            (None, _) => None,
+        };
+
+        let mut matrix = outcome.matrix.clone();
+        let mut log = outcome.log.clone();
+        let mut new_state: Option<IngestState> = state.map(|update| update.state.clone());
+        matrix.set_id = None;
+        log.set_id = None;
+        if let Some(state) = &mut new_state {
+            state.set_id = None;
+        }
+        let mut members: Vec<(&str, Vec<u8>)> = vec![
+            ("log", bytes_of(&artifacts.log_json, &log)?),
+            ("markdown", markdown.as_bytes().to_vec()),
+            ("matrix", bytes_of(&artifacts.matrix_json, &matrix)?),
+        ];
+        if let (Some(update), Some(state)) = (state, &new_state) {
+            members.push(("state", bytes_of(&update.path, state)?));
+        }
+        let set_id = compute_set_id(&members);
+
+        matrix.set_id = Some(set_id.clone());
+        log.set_id = Some(set_id.clone());
+        let markdown = with_set_id(markdown, &set_id);
+        let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+            (artifacts.log_json.clone(), bytes_of(&artifacts.log_json, &log)?),
+            (artifacts.matrix_md.clone(), markdown.clone().into_bytes()),
+            (
+                artifacts.matrix_json.clone(),
+                bytes_of(&artifacts.matrix_json, &matrix)?,
+            ),
+        ];
+        if let (Some(update), Some(state)) = (state, &mut new_state) {
+            state.set_id = Some(set_id.clone());
+            files.push((update.path.clone(), bytes_of(&update.path, &*state)?));
+        }
+        for (path, _) in &files {
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+                return Err(PublishError::TargetIsDirectory { path: path.clone() });
+            }
+        }
+        if let Some(update) = state
+            && let Some(aside) = &update.corrupt_aside
+        {
+            keep_corrupt(&update.path, aside)?;
+        }
+
+        let _renaming = dcx_sys::lock(&self.publish_lock, LockMode::Exclusive, Wait::Block, |_| {})?;
+        let set: Vec<(&Path, &[u8])> = files.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
+        if let Err(source) = atomic_write_set(&set) {
+            let published = files
+                .iter()
+                .filter(|(path, _)| {
+                    let found = if *path == artifacts.matrix_md {
+                        markdown_set_id(path, &self.limits)
+                    } else {
+                        json_set_id(path, &self.limits)
+                    };
+                    matches!(found, Ok(Some(Some(id))) if id == set_id)
+                })
+                .map(|(path, _)| path.clone())
+                .collect();
+            return Err(PublishError::Write { source, published });
+        }
+        Ok(Published {
+            set_id,
+            markdown,
+            files: files.into_iter().map(|(path, _)| path).collect(),
+        })
+    }
+}
+
+/// The set id of a set whose members (name and bytes, without their set
+/// id) are `members`: the first 32 hex digits of the sha256 of their
+/// length-prefixed concatenation. The same contents give the same id.
+pub fn compute_set_id(members: &[(&str, Vec<u8>)]) -> String {
+    let mut input = b"dcx-ingest-set-v1\n".to_vec();
+    for (name, bytes) in members {
+        input.extend_from_slice(format!("{name}\n{}\n", bytes.len()).as_bytes());
+        input.extend_from_slice(bytes);
+    }
+    sha256_bytes(&input).to_string()[..32].to_owned()
+}
+
+/// `markdown` with its set-id line appended (after a blank line, so it
+/// never joins the table above it).
+pub fn with_set_id(markdown: &str, set_id: &str) -> String {
+    let mut text = markdown.to_owned();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n{MARKDOWN_SET_ID_OPEN}{set_id}{MARKDOWN_SET_ID_CLOSE}\n"
+    ));
+    text
+}
+
+/// The set id a Markdown matrix carries on its last line, if it does.
+pub fn set_id_of_markdown(text: &str) -> Option<&str> {
+    let id = text
+        .trim_end()
+        .lines()
+        .last()?
+        .strip_prefix(MARKDOWN_SET_ID_OPEN)?
+        .strip_suffix(MARKDOWN_SET_ID_CLOSE)?;
+    is_set_id(id).then_some(id)
+}
+
+/// A set whose files do not belong together, or could not be read to tell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetError {
+    /// Two files of the set carry different set ids.
+    #[error(
+        "mixed artifact set: {} carries {} but {} carries {}; an ingest was interrupted while publishing, \
+         or something else rewrote one of the files; run `dcx status ingest` again",
+        matrix.display(),
+        id_text(matrix_id.as_deref()),
+        other.display(),
+        id_text(other_id.as_deref())
+    )]
+    Mixed {
+        /// The matrix.
+        matrix: PathBuf,
+        /// Its set id.
+        matrix_id: Option<String>,
+        /// The file that disagrees.
+        other: PathBuf,
+        /// Its set id.
+        other_id: Option<String>,
+    },
+    /// A file of the set exists but its set id cannot be read.
+    #[error("cannot check the artifact set: {message}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why, naming the file.
+        message: String,
+    },
+}
+
+fn id_text(id: Option<&str>) -> String {
+    id.map_or_else(|| "no set id".to_owned(), |id| format!("set id {id}"))
+}
+
+/// Checks that the log and the Markdown matrix of `artifacts` carry the
+/// matrix's set id `matrix_id` (`None`: a matrix from before set ids,
+/// whose siblings must carry none either). A sibling that does not exist
+/// is not compared: a matrix copied on its own is judged on its own.
+pub fn check_set(
+    artifacts: &ArtifactPaths,
+    matrix_id: Option<&str>,
+    limits: &LoadLimits,
+) -> Result<(), SetError> {
+    for (path, markdown) in [(&artifacts.log_json, false), (&artifacts.matrix_md, true)] {
+        let found = if markdown {
+            markdown_set_id(path, limits)
+        } else {
+            json_set_id(path, limits)
+        };
+        let other_id = match found {
+            Ok(None) => continue,
+            Ok(Some(id)) => id,
+            Err(message) => {
+                return Err(SetError::Unreadable {
+                    path: path.clone(),
+                    message,
+                });
+            }
+        };
+        if other_id.as_deref() != matrix_id {
+            return Err(SetError::Mixed {
+                matrix: artifacts.matrix_json.clone(),
+                matrix_id: matrix_id.map(str::to_owned),
+                other: path.clone(),
+                other_id,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The matrix's set id: `Ok(None)` when there is no matrix, `Ok(Some(None))`
+/// for one without an id.
+fn matrix_set_id(path: &Path, limits: &LoadLimits) -> Result<Option<Option<String>>, String> {
+    json_set_id(path, limits)
+}
+
+/// The `set_id` of a JSON file of the set: `Ok(None)` when the file does
+/// not exist, `Ok(Some(None))` when it carries none.
+fn json_set_id(path: &Path, limits: &LoadLimits) -> Result<Option<Option<String>>, String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        set_id: Option<String>,
+    }
+    let Some(bytes) = read_member(path, limits)? else {
+        return Ok(None);
+    };
+    let probe: Probe = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a JSON document with a set_id: {e}", path.display()))?;
+    match probe.set_id {
+        Some(id) if !is_set_id(&id) => Err(format!(
+            "{}: /set_id: expected 32 lowercase hex characters, got {id:?}",
+            path.display()
+        )),
+        id => Ok(Some(id)),
+    }
+}
+
+fn markdown_set_id(path: &Path, limits: &LoadLimits) -> Result<Option<Option<String>>, String> {
+    let Some(bytes) = read_member(path, limits)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(Some(set_id_of_markdown(&text).map(str::to_owned)))
+}
+
+/// The bytes of a file of the set, within `limits`; `None` when it does
+/// not exist.
+fn read_member(path: &Path, limits: &LoadLimits) -> Result<Option<Vec<u8>>, String> {
+    match document::read_bounded(path, limits.max_bytes) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(LoadError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The validated JSON bytes of `document`, for `path`.
+fn bytes_of<D: Document>(path: &Path, document: &D) -> Result<Vec<u8>, PublishError> {
+    let display = path.display().to_string();
+    let violations = document.validate();
+    if !violations.is_empty() {
+        return Err(PublishError::Invalid(SaveError::Invalid {
+            path: display,
+            document: D::NAME,
+            violations,
+        }));
+    }
+    document::to_bytes(document, Format::Json).map_err(|message| {
+        PublishError::Invalid(SaveError::Serialize {
+            path: display,
+            document: D::NAME,
+            message,
+        })
+    })
+}
+
+/// Gives the corrupt state file at `path` a second name, `aside`, so it is
+/// kept whatever happens to the write that replaces it (a hard link; a
+/// copy where links are not supported). A file gone since it was read has
+/// nothing to keep.
+fn keep_corrupt(path: &Path, aside: &Path) -> Result<(), PublishError> {
+    let fail = |source| PublishError::KeepCorrupt {
+        path: path.to_path_buf(),
+        aside: aside.to_path_buf(),
+        source,
+    };
+    match std::fs::hard_link(path, aside) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(fail(e)),
+        Err(_) => {
+            let bytes = match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(fail(e)),
+            };
+            dcx_contracts::atomic_write(aside, &bytes).map_err(|e| fail(e.source))
+        }
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_markdown_carries_its_set_id_on_its_last_line() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let text = with_set_id("# Matrix\n\n| a |\n", id);
+        assert_eq!(text, format!("# Matrix\n\n| a |\n\n<!-- dcx-set-id: {id} -->\n"));
+        assert_eq!(set_id_of_markdown(&text), Some(id));
+        assert_eq!(set_id_of_markdown("# Matrix\n"), None);
+        assert_eq!(set_id_of_markdown("<!-- dcx-set-id: NOT-HEX -->\n"), None);
+    }
+
+    #[test]
+    fn the_set_id_follows_the_contents_only() {
+        let a = compute_set_id(&[("log", b"1".to_vec()), ("matrix", b"2".to_vec())]);
+        assert!(is_set_id(&a), "{a}");
+        assert_eq!(
+            a,
+            compute_set_id(&[("log", b"1".to_vec()), ("matrix", b"2".to_vec())])
+        );
+        // Lengths are part of the input: moving a byte between members changes it.
+        assert_ne!(
+            a,
+            compute_set_id(&[("log", b"12".to_vec()), ("matrix", Vec::new())])
+        );
+    }
+}
