@@ -389,7 +389,7 @@ fn gc_never_removes_a_run_being_recorded() {
             0,
             "gc after",
         );
-        assert_eq!(run_dirs(dir, "gc"), [run_id.clone()]);
+        assert_eq!(run_dirs(dir, "gc"), std::slice::from_ref(&run_id));
         let validate = dcx_run(dir, &["runs", "validate"]);
         assert_code(&validate, 0, "validate");
         assert_eq!(stderr(&validate), "", "round {round}");
@@ -505,7 +505,8 @@ fn leftovers_of_killed_writers_are_swept() {
     holder.lock().unwrap();
 
     assert_code(&record(dir, "tidy", "true"), 0, "the next run");
-    assert_eq!(leftovers(&product), [held.clone()]);
+    assert_eq!(leftovers(&product), std::slice::from_ref(&held));
+    assert!(planted.iter().all(|path| !path.exists()));
 
     drop(holder);
     let out = dcx_run(dir, &["runs", "gc"]);
