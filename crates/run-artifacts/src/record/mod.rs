@@ -288,13 +288,13 @@ pub fn record(
 
     let product_dir = dash.product_dir(product);
     std::fs::create_dir_all(&product_dir).map_err(io_error(&product_dir))?;
-    // Temp files of recorders that were killed, anywhere in the product.
-    let (_, mut warnings) = store::sweep_product(dash, product);
-
     // Allocation: under the product lock, the kill switch is read, the run
     // directory claimed, locked and marked, so gc never sees it unlocked.
     let last_run_path = dash.last_run_file(product);
     let product_lock = store::lock_dir(&product_dir).map_err(io_error(&product_dir))?;
+    // Temp files of recorders that were killed, anywhere in the product
+    // (under the lock, so no gc removes a directory being swept).
+    let (_, mut warnings) = store::sweep_product(dash, product);
     let previous = match read_previous(dash, &last_run_path) {
         Ok(previous) => previous,
         Err(_) if request.override_kill_switch => Previous::default(),
