@@ -2,6 +2,10 @@
 //! certificate (`dcx certify verify <cert.json>`). The work is done by
 //! `dcx-certification`; this module reads the clock, `PATH` and git, prints
 //! and picks the exit code.
+//!
+//! SIGINT and SIGTERM cancel a certification: the adapter's process group
+//! gets the signal (then SIGKILL after a grace), no certificate is written,
+//! and dcx exits 130 or 143. A second signal exits at once.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use dcx_certification::verify::{FindingKind, verify_file_with};
-use dcx_certification::{CertifySettings, certify, parse_duration, verdict_line};
+use dcx_certification::{CertifySettings, certify_with, parse_duration, verdict_line};
 use dcx_contracts::{LoadLimits, Timestamp};
 
 /// The registry read when `--registry` is not given, relative to the
@@ -127,7 +131,19 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
         timeout: args.timeout,
         documents,
     };
-    match certify(&settings) {
+    let cancel = dcx_sys::Cancel::new();
+    if let Err(error) = dcx_sys::cancel_on_signals(&cancel) {
+        errln!("error: {error}");
+        return ExitCode::from(USAGE);
+    }
+    let result = certify_with(&settings, &cancel, |lock, holder| {
+        let holder = holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+        errln!(
+            "waiting: {} is locked by another dcx certify{holder}; continuing when it has finished",
+            lock.display()
+        );
+    });
+    match result {
         Ok(certification) => {
             for warning in &certification.registry_warnings {
                 errln!("warning: {}: {warning}", settings.registry.display());
@@ -143,7 +159,11 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
             outln!("wrote {}", certification.json_path.display());
             outln!("wrote {}", certification.md_path.display());
             outln!("{}", verdict_line(&certification.certificate));
-            if certification.passed() {
+            if let Some(signal) = cancel.signal() {
+                // The signal came after the last adapter ended: the
+                // certificate is whole, but the run was still interrupted.
+                ExitCode::from(dcx_sys::exit_code_for_signal(signal))
+            } else if certification.passed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -151,7 +171,10 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
         }
         Err(error) => {
             errln!("error: {error}");
-            ExitCode::from(USAGE)
+            match error.signal() {
+                Some(signal) => ExitCode::from(dcx_sys::exit_code_for_signal(signal)),
+                None => ExitCode::from(USAGE),
+            }
         }
     }
 }
