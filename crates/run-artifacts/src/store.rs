@@ -3,7 +3,7 @@
 //!
 //! # The locks
 //!
-//! Every lock is an advisory `flock(2)` (`std::fs::File::lock`) on a
+//! Every lock is an advisory `flock(2)` (`dcx_sys::lock_directory`) on a
 //! **directory** the layout has anyway. A directory is never replaced by a
 //! rename (a file such as `products.json` is, so a lock on it would guard
 //! the old inode only), and locking it adds no file to the layout. The
@@ -47,7 +47,6 @@
 //! Limits: flock is per host; on a network file system it may be emulated
 //! or absent, and two hosts writing one dash directory are not serialized.
 
-use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -60,25 +59,22 @@ pub const RECORDING_MARKER: &str = ".dcx-recording";
 
 /// A held lock on a directory; released when dropped or when the process
 /// dies.
-#[derive(Debug)]
-pub(crate) struct DirLock {
-    _handle: File,
-}
+pub(crate) type DirLock = dcx_sys::LockFile;
 
 /// Locks `dir`, waiting for another holder to finish.
 pub(crate) fn lock_dir(dir: &Path) -> io::Result<DirLock> {
-    let handle = File::open(dir)?;
-    handle.lock()?;
-    Ok(DirLock { _handle: handle })
+    dcx_sys::lock_directory(dir, dcx_sys::Wait::Block, |_| {}).map_err(into_io)
 }
 
 /// Locks `dir` if nobody holds it now; `None` when somebody does.
 pub(crate) fn try_lock_dir(dir: &Path) -> io::Result<Option<DirLock>> {
-    let handle = File::open(dir)?;
-    match handle.try_lock() {
-        Ok(()) => Ok(Some(DirLock { _handle: handle })),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(e),
+    dcx_sys::try_lock_directory(dir).map_err(into_io)
+}
+
+fn into_io(error: dcx_sys::LockError) -> io::Error {
+    match error {
+        dcx_sys::LockError::Io { source, .. } => source,
+        busy @ dcx_sys::LockError::Busy { .. } => io::Error::new(io::ErrorKind::WouldBlock, busy.to_string()),
     }
 }
 

@@ -59,18 +59,28 @@ impl Cancel {
         );
     }
 
-    /// Why it was cancelled, if it was: a signal first, then a request,
-    /// then the parent's reason.
+    /// Why it was cancelled, if it was. A signal, here or in a parent,
+    /// wins over any request: dcx received it, so it decides dcx's exit
+    /// code (130/143) even when a kill switch asked first.
     pub fn reason(&self) -> Option<CancelReason> {
-        let signal = self.signal.load(Ordering::SeqCst);
-        if signal != 0 {
-            return Some(CancelReason::Signal(i32::try_from(signal).unwrap_or(i32::MAX)));
+        if let Some(signal) = self.own_signal() {
+            return Some(CancelReason::Signal(signal));
+        }
+        if let Some(signal) = self.parent.as_ref().and_then(|parent| parent.signal()) {
+            return Some(CancelReason::Signal(signal));
         }
         let requested = self.requested.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(reason) = requested {
             return Some(CancelReason::Requested(reason));
         }
         self.parent.as_ref().and_then(|parent| parent.reason())
+    }
+
+    fn own_signal(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(i32::try_from(signal).unwrap_or(i32::MAX)),
+        }
     }
 
     /// Whether it was cancelled.
@@ -80,10 +90,8 @@ impl Cancel {
 
     /// The signal that cancelled it (here or in a parent), if a signal did.
     pub fn signal(&self) -> Option<i32> {
-        match self.reason() {
-            Some(CancelReason::Signal(signal)) => Some(signal),
-            _ => None,
-        }
+        self.own_signal()
+            .or_else(|| self.parent.as_ref().and_then(|parent| parent.signal()))
     }
 }
 
@@ -142,10 +150,14 @@ mod tests {
         root.cancel("operator");
         root.cancel("later");
         assert_eq!(child.reason(), Some(CancelReason::Requested("operator".into())));
-        child.cancel_by_signal(15);
+        // A signal dcx received outranks the request that came first.
+        root.cancel_by_signal(15);
         assert_eq!(child.reason(), Some(CancelReason::Signal(15)));
-        assert_eq!(root.signal(), None);
+        assert_eq!(root.reason(), Some(CancelReason::Signal(15)));
         assert_eq!(child.signal(), Some(15));
+        let other = Cancel::new();
+        other.cancel("switch");
+        assert_eq!(other.signal(), None);
     }
 
     #[test]

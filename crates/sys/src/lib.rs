@@ -31,5 +31,8 @@ pub use cancel::{Cancel, CancelReason, SignalError, cancel_on_signals, exit_code
 pub use leftovers::{
     LEFTOVER_PREFIXES, STAGING_PREFIX, StagingDir, TEMP_PREFIX, staging_dir_in, sweep_leftovers, temp_file_in,
 };
-pub use lock::{LockError, LockFile, LockMode, Wait, lock, lock_exclusive, try_lock_exclusive};
+pub use lock::{
+    LockError, LockFile, LockMode, Wait, lock, lock_directory, lock_exclusive, try_lock_directory,
+    try_lock_exclusive,
+};
 pub use process::{Finished, Supervision, Termination, run, signal_name};

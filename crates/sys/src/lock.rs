@@ -136,9 +136,52 @@ pub fn lock_exclusive(
 }
 
 /// The exclusive lock at `path` if nobody holds it now; `None` when
-/// somebody does. Does not create a missing lock file's directory.
+/// somebody does. Creates the lock file (and its directory) like [`lock`].
 pub fn try_lock_exclusive(path: &Path) -> Result<Option<LockFile>, LockError> {
     match lock(path, LockMode::Exclusive, Wait::Fail, |_| {}) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Busy { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// An exclusive lock on the directory `dir` itself (no lock file: for
+/// stores whose layout must not gain an entry). A directory is never
+/// replaced by a rename, so the lock guards what it names. No holder pid
+/// can be recorded, so `on_wait` gets `None`.
+pub fn lock_directory(
+    dir: &Path,
+    wait: Wait,
+    on_wait: impl FnOnce(Option<u32>),
+) -> Result<LockFile, LockError> {
+    let fail = |source| LockError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let file = File::open(dir).map_err(fail)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::Error(source)) => return Err(fail(source)),
+        Err(TryLockError::WouldBlock) if wait == Wait::Fail => {
+            return Err(LockError::Busy {
+                path: dir.to_path_buf(),
+                holder: None,
+            });
+        }
+        Err(TryLockError::WouldBlock) => {
+            on_wait(None);
+            file.lock().map_err(fail)?;
+        }
+    }
+    Ok(LockFile {
+        file,
+        path: dir.to_path_buf(),
+    })
+}
+
+/// [`lock_directory`] if nobody holds it now; `None` when somebody does.
+pub fn try_lock_directory(dir: &Path) -> Result<Option<LockFile>, LockError> {
+    match lock_directory(dir, Wait::Fail, |_| {}) {
         Ok(lock) => Ok(Some(lock)),
         Err(LockError::Busy { .. }) => Ok(None),
         Err(other) => Err(other),
@@ -181,6 +224,20 @@ mod tests {
         assert!(try_lock_exclusive(&path).unwrap().is_none());
         drop(first);
         assert!(try_lock_exclusive(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_directory_lock_excludes_a_second_holder_and_adds_no_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_directory(dir.path(), Wait::Fail, |_| {}).unwrap();
+        assert!(try_lock_directory(dir.path()).unwrap().is_none());
+        assert!(matches!(
+            lock_directory(dir.path(), Wait::Fail, |_| {}),
+            Err(LockError::Busy { holder: None, .. })
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        drop(held);
+        assert!(try_lock_directory(dir.path()).unwrap().is_some());
     }
 
     #[test]
