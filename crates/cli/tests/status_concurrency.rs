@@ -5,6 +5,8 @@
 //! is swept by the next one. Real `dcx` processes, real signals, real files
 //! (and a real tmpfs for the full disk, where this test may mount one).
 
+#![allow(clippy::print_stderr, reason = "seeds, figures and skips must reach the test log")]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
