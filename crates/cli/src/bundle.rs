@@ -506,12 +506,43 @@ fn now(args: &TimeArgs) -> Result<Timestamp, Failure> {
     }
 }
 
-/// Runs `work` with progress bars on a terminal, silently otherwise.
+/// Runs `work` with progress bars on a terminal, silently otherwise (but
+/// for the one line saying it waits for another process's lock).
 fn with_progress<T>(work: impl FnOnce(&dyn Progress) -> T) -> T {
     if std::io::stderr().is_terminal() {
         work(&Bars::default())
     } else {
-        work(&NoProgress)
+        work(&Quiet)
+    }
+}
+
+/// The line printed when another dcx holds a lock this command needs.
+fn say_waiting(lock: &Path, holder: Option<u32>) {
+    let holder = holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+    errln!(
+        "waiting: {} is locked by another dcx process{holder}; continuing when it has finished",
+        lock.display()
+    );
+}
+
+/// No bars; only the waiting line.
+struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, stage: Stage, total: Option<u64>) {
+        NoProgress.start(stage, total);
+    }
+
+    fn advance(&self, stage: Stage, bytes: u64) {
+        NoProgress.advance(stage, bytes);
+    }
+
+    fn finish(&self, stage: Stage) {
+        NoProgress.finish(stage);
+    }
+
+    fn waiting(&self, lock: &Path, holder: Option<u32>) {
+        say_waiting(lock, holder);
     }
 }
 
@@ -559,6 +590,10 @@ impl Progress for Bars {
         {
             bar.finish_and_clear();
         }
+    }
+
+    fn waiting(&self, lock: &Path, holder: Option<u32>) {
+        say_waiting(lock, holder);
     }
 }
 
