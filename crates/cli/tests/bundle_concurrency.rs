@@ -161,7 +161,7 @@ fn bundle_inputs(work: &Path) -> PathBuf {
     .unwrap();
 
     let dir = work.join("overlay");
-    let mut sources = |targets: Vec<String>| -> Vec<OverlayFile> {
+    let sources = |targets: Vec<String>| -> Vec<OverlayFile> {
         targets
             .into_iter()
             .map(|target| {
