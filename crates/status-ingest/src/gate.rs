@@ -15,8 +15,8 @@
 //!
 //! [`check_published`] also checks that the matrix and the log and Markdown
 //! matrix beside it are one artifact set (they carry one set id, see
-//! [`crate::publish`]), reading them under the shared publish lock so an
-//! ingest renaming its set into place is never seen halfway.
+//! [`crate::publish`]); a set found mixed is read again once no ingest is
+//! writing it, so one caught renaming its set into place is not reported.
 
 use std::path::Path;
 
@@ -28,7 +28,7 @@ use dcx_contracts::status::{FreshnessState, LaneStatus, MatrixRow, RunnerStatusM
 
 use crate::ingest::ArtifactPaths;
 use crate::policy::{self, Breach, Judgement};
-use crate::publish::{self, PUBLISH_LOCK_FILE, SetError};
+use crate::publish::{self, LOCK_FILE, SetError};
 
 /// How the gate judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,24 +77,37 @@ pub enum GateError {
 }
 
 /// Loads the matrix of `artifacts`, checks that the log and Markdown
-/// matrix beside it belong to its set ([`publish::check_set`]; a file
-/// that does not exist is not compared), and judges it. The files are read
-/// under the shared [`PUBLISH_LOCK_FILE`] when it exists (where it cannot
-/// be taken, a read-only copy of the artifacts, they are read without it:
-/// only a writer could hold it, and none can write there).
+/// matrix beside it belong to its set ([`publish::check_set`]; a file that
+/// does not exist is not compared), and judges it.
+///
+/// No lock is taken to read a whole set. A set found mixed may be an
+/// ingest renaming its files right now: the matrix directory's
+/// [`LOCK_FILE`] is then taken shared (waiting for a writer to finish) and
+/// the set read again, and only that reading counts. Where the lock cannot
+/// be taken (no lock file, a read-only copy of the artifacts) no writer can
+/// be at work, and the first reading counts.
 pub fn check_published(artifacts: &ArtifactPaths, settings: &GateSettings) -> Result<GateReport, GateError> {
-    let dir = match artifacts.matrix_json.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+    let read = || -> Result<RunnerStatusMatrix, GateError> {
+        let matrix =
+            document::load_with::<RunnerStatusMatrix>(&artifacts.matrix_json, &settings.documents)?.document;
+        publish::check_set(artifacts, matrix.set_id.as_deref(), &settings.documents)?;
+        Ok(matrix)
     };
-    let lock_path = dir.join(PUBLISH_LOCK_FILE);
-    let _reading = lock_path
-        .is_file()
-        .then(|| dcx_sys::lock(&lock_path, LockMode::Shared, Wait::Block, |_| {}).ok())
-        .flatten();
-    let matrix =
-        document::load_with::<RunnerStatusMatrix>(&artifacts.matrix_json, &settings.documents)?.document;
-    publish::check_set(artifacts, matrix.set_id.as_deref(), &settings.documents)?;
+    let matrix = match read() {
+        Err(GateError::Set(SetError::Mixed { .. })) => {
+            let dir = match artifacts.matrix_json.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let lock_path = dir.join(LOCK_FILE);
+            let _no_writer = lock_path
+                .is_file()
+                .then(|| dcx_sys::lock(&lock_path, LockMode::Shared, Wait::Block, |_| {}).ok())
+                .flatten();
+            read()?
+        }
+        other => other?,
+    };
     Ok(check(&matrix, settings))
 }
 

@@ -30,10 +30,10 @@
 //!   `dcx status check-freshness`) detects it. The id is derived from the
 //!   set's contents, so the same ingest gives the same bytes (artifacts stay
 //!   reproducible) and two sets that share an id are identical.
-//! - **Readers never see a set half-renamed.** The renames happen under a
-//!   second, exclusive lock ([`PUBLISH_LOCK_FILE`]) in the matrix's
-//!   directory, held for milliseconds; [`crate::gate::check_published`]
-//!   reads the set under the shared one.
+//! - **Readers are not fooled by a set half-renamed.** A reader that finds
+//!   the set mixed takes [`LOCK_FILE`] shared, which waits for a writer
+//!   still at work, and reads again: only what it then finds is reported
+//!   ([`crate::gate::check_published`]). A whole set needs no lock at all.
 
 use std::path::{Path, PathBuf};
 
@@ -45,11 +45,9 @@ use dcx_sys::{LockError, LockFile, LockMode, Wait};
 
 use crate::ingest::{ArtifactPaths, IngestOutcome};
 
-/// The writers' lock, in each directory an ingest writes to.
+/// The writers' lock, in each directory an ingest writes to (readers take
+/// it shared to wait out a writer).
 pub const LOCK_FILE: &str = ".dcx-ingest.lock";
-/// The lock held while a set's files are renamed into place, in the
-/// matrix's directory; readers take it shared.
-pub const PUBLISH_LOCK_FILE: &str = ".dcx-ingest-publish.lock";
 
 /// How the Markdown matrix carries its set id: its last line.
 const MARKDOWN_SET_ID_OPEN: &str = "<!-- dcx-set-id: ";
@@ -197,7 +195,6 @@ fn partial_text(published: &[PathBuf]) -> String {
 #[derive(Debug)]
 pub struct SetLock {
     paths: SetPaths,
-    publish_lock: PathBuf,
     limits: LoadLimits,
     /// The leftovers of killed writers that were removed.
     pub swept: Vec<PathBuf>,
@@ -292,7 +289,6 @@ pub fn lock_set(
         Ok(None) | Err(_) => None,
     };
     Ok(SetLock {
-        publish_lock: parent_of(&paths.artifacts.matrix_json).join(PUBLISH_LOCK_FILE),
         paths: paths.clone(),
         limits: *limits,
         swept,
@@ -324,7 +320,7 @@ impl SetLock {
     /// the state file alone). Every document is validated first, the set id
     /// computed and written into each, a corrupt state file kept (as a
     /// second name) before it is replaced, every file staged and flushed,
-    /// then renamed into place under [`PUBLISH_LOCK_FILE`].
+    /// then renamed into place.
     pub fn publish(&self, outcome: &IngestOutcome, markdown: &str) -> Result<Published, PublishError> {
         let artifacts = &self.paths.artifacts;
         let state = match (&outcome.state, &self.paths.state) {
@@ -382,7 +378,6 @@ impl SetLock {
             keep_corrupt(&update.path, aside)?;
         }
 
-        let _renaming = dcx_sys::lock(&self.publish_lock, LockMode::Exclusive, Wait::Block, |_| {})?;
         let set: Vec<(&Path, &[u8])> = files.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
         if let Err(source) = atomic_write_set(&set) {
             let published = files

@@ -284,3 +284,48 @@ fn leftovers_are_swept_under_the_lock_and_a_mixed_set_is_reported() {
     ));
     assert_eq!(publish::check_set(&paths.artifacts, None, &limits()), Ok(()));
 }
+
+/// A reader that finds the set mixed while an ingest holds the directory
+/// (caught between two renames) waits for that ingest and judges the set
+/// it leaves, instead of reporting a mixed set that was never final.
+#[test]
+fn the_gate_waits_out_a_writer_before_calling_a_set_mixed() {
+    use dcx_status_ingest::gate::{self, GateError, GateSettings};
+
+    let fixture = fixture();
+    let paths = set_paths(&fixture);
+    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
+    let ran = outcome(&fixture, &paths, "2026-11-21T00:00:00Z");
+    lock.publish(&ran, &ran.markdown()).unwrap();
+    drop(lock);
+    let old_log = std::fs::read(&paths.artifacts.log_json).unwrap();
+    let settings = GateSettings {
+        now: ts("2026-11-22T01:00:00Z"),
+        max_age_hours: 72,
+        documents: limits(),
+    };
+
+    // A writer at work: the directory held, the log already renamed.
+    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
+    let ran = outcome(&fixture, &paths, "2026-11-22T00:00:00Z");
+    let newer = lock.publish(&ran, &ran.markdown()).unwrap();
+    let new_log = std::fs::read(&paths.artifacts.log_json).unwrap();
+    std::fs::write(&paths.artifacts.log_json, &old_log).unwrap();
+    let reader = {
+        let artifacts = paths.artifacts.clone();
+        std::thread::spawn(move || gate::check_published(&artifacts, &settings))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!reader.is_finished(), "the reader did not wait for the writer");
+    std::fs::write(&paths.artifacts.log_json, &new_log).unwrap();
+    drop(lock);
+    let report = reader.join().unwrap().expect("the set the writer left is whole");
+    assert!(report.passes(), "{:?}", report.breaches);
+
+    // With nobody writing, a mixed set is reported at once.
+    std::fs::write(&paths.artifacts.log_json, &old_log).unwrap();
+    match gate::check_published(&paths.artifacts, &settings) {
+        Err(GateError::Set(SetError::Mixed { matrix_id, .. })) => assert_eq!(matrix_id, Some(newer.set_id)),
+        other => panic!("{other:?}"),
+    }
+}

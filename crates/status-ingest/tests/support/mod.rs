@@ -19,9 +19,9 @@ use dcx_contracts::Timestamp;
 use dcx_contracts::digest::sha256_bytes;
 use dcx_status_ingest::ingest::{ArtifactPaths, IngestInputs, IngestOutcome, IngestSettings, Silent};
 use dcx_status_ingest::publish::{SetPaths, lock_set, set_id_of_markdown};
-use dcx_sys::Wait;
 use dcx_status_ingest::retry::RetryPolicy;
 use dcx_status_ingest::source::FetchSettings;
+use dcx_sys::Wait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
@@ -478,12 +478,20 @@ impl Ran {
                 .as_str()
                 .map(str::to_owned)
         };
-        assert_eq!(json_id(&self.matrix).as_deref(), Some(self.set_id.as_str()), "matrix");
+        assert_eq!(
+            json_id(&self.matrix).as_deref(),
+            Some(self.set_id.as_str()),
+            "matrix"
+        );
         assert_eq!(json_id(&self.log).as_deref(), Some(self.set_id.as_str()), "log");
         if let Some(state) = &self.state {
             assert_eq!(json_id(state).as_deref(), Some(self.set_id.as_str()), "state");
         }
-        assert_eq!(set_id_of_markdown(&self.markdown), Some(self.set_id.as_str()), "markdown");
+        assert_eq!(
+            set_id_of_markdown(&self.markdown),
+            Some(self.set_id.as_str()),
+            "markdown"
+        );
     }
 
     /// The texts without their set id.
