@@ -80,7 +80,13 @@ pub(crate) fn run(root: &Path, args: CertifyArgs) -> ExitCode {
         timeout: args.timeout,
         documents: dcx_contracts::LoadLimits::default(),
     };
-    match certify(&settings) {
+    // Ctrl-C stops the adapter's process group; no certificate is written.
+    let cancel = dcx_sys::Cancel::new();
+    if let Err(error) = dcx_sys::cancel_on_signals(&cancel) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    match certify(&settings, &cancel) {
         Ok(certification) => {
             for check in certification.failures() {
                 eprintln!("fail: {}: {}", check.id, check.detail);
@@ -96,7 +102,10 @@ pub(crate) fn run(root: &Path, args: CertifyArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(2)
+            match cancel.signal() {
+                Some(signal) => ExitCode::from(dcx_sys::exit_code_for_signal(signal)),
+                None => ExitCode::from(2),
+            }
         }
     }
 }

@@ -434,7 +434,10 @@ fn a_rolled_back_report_blocks_and_the_state_file_keeps_the_newest() {
     let after = json(state.clone());
     assert_eq!(after["lanes"], accepted["lanes"]);
     // The state carries the set id of the artifacts it was published with.
-    let set_id = json(dir.path().join(ARTIFACTS[0]))["set_id"].as_str().unwrap().to_owned();
+    let set_id = json(dir.path().join(ARTIFACTS[0]))["set_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(json(state.clone())["set_id"], set_id.as_str());
     insta::assert_snapshot!(
         "ingest_state_after_rollback",
