@@ -5,7 +5,10 @@
 //! is swept by the next one. Real `dcx` processes, real signals, real files
 //! (and a real tmpfs for the full disk, where this test may mount one).
 
-#![allow(clippy::print_stderr, reason = "seeds, figures and skips must reach the test log")]
+#![allow(
+    clippy::print_stderr,
+    reason = "seeds, figures and skips must reach the test log"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -154,7 +157,11 @@ runners:
       matrix_role: {role}
       freshness_slo_hours: 87600
 ",
-        role = if class == "required" { "required" } else { "compatibility" }
+        role = if class == "required" {
+            "required"
+        } else {
+            "compatibility"
+        }
     );
     std::fs::write(dir.join(&name), text).unwrap();
     name
