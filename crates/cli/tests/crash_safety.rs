@@ -20,8 +20,10 @@
 //! the target's directory, or beside a bundle tree for its build lock) and
 //! `.dcx-staging-*` directories (bundle staging, beside the destination).
 //! Neither is ever read as an output, and neither is ever inside a bundle
-//! tree; the tests let them pile up across kills to show that the next runs
-//! do not mind them.
+//! tree. Each is locked by its writer, so the next run in that place removes
+//! the ones no live process holds: after every successful next run, none is
+//! left (`assert_no_leftovers`). Lock files (`.dcx-<what>.lock`) stay by
+//! design: the kernel releases the lock itself when its holder dies.
 
 #![allow(clippy::print_stderr, reason = "the seed must reach the test log")]
 
@@ -380,6 +382,26 @@ fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// The leftovers directly in each of `dirs`: after a successful run in that
+/// place there must be none, however many kills came before it.
+fn assert_no_leftovers(dirs: &[PathBuf], context: &str) {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else { continue };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if is_leftover(&name) {
+                found.push(dir.join(name).display().to_string());
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        Vec::<String>::new(),
+        "{context}: leftovers the next run did not sweep"
+    );
+}
+
 /// The names directly in `dir` that are neither `expected` nor leftovers.
 fn unexpected_entries(dir: &Path, expected: &[&str]) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -427,6 +449,8 @@ const INGEST_ARTIFACTS: [&str; 3] = [
 /// the artifacts; its `updated_at` follows the runs, so it is checked for
 /// validity rather than compared.
 const INGEST_STATE: &str = "runner-status-ingest-state.json";
+/// The out dir's lock file: it stays, the kernel releases the lock.
+const INGEST_LOCK: &str = ".dcx-ingest.lock";
 
 fn lane_id(i: usize) -> String {
     format!("lane-{i:04}")
@@ -578,7 +602,10 @@ fn status_ingest_survives_sigkill() {
             "{context}: written out of order: log new {log_new}, md new {md_new}, matrix new {matrix_new}"
         );
         assert_eq!(
-            unexpected_entries(&artifacts, &[&INGEST_ARTIFACTS[..], &[INGEST_STATE]].concat()),
+            unexpected_entries(
+                &artifacts,
+                &[&INGEST_ARTIFACTS[..], &[INGEST_STATE, INGEST_LOCK]].concat()
+            ),
             Vec::<String>::new(),
             "{context}: unexpected files in .artifacts"
         );
@@ -596,10 +623,22 @@ fn status_ingest_survives_sigkill() {
             .args(["status", "check-freshness", "--now", INGEST_NOW[1]])
             .output()
             .unwrap();
-        assert_success(&gate, &format!("{context}: check-freshness after the kill"));
+        if log_new == md_new && md_new == matrix_new {
+            assert_success(&gate, &format!("{context}: check-freshness after the kill"));
+        } else {
+            // Killed between two renames: the set ids give it away, and the
+            // gate refuses to judge a mixed set.
+            assert_exit(&gate, 2, &format!("{context}: check-freshness on a mixed set"));
+            assert!(
+                text(&gate.stderr).contains("mixed artifact set"),
+                "{context}: {}",
+                text(&gate.stderr)
+            );
+        }
 
         let rerun = killer.run(&mut ingest(&dir, INGEST_NOW[to]));
         assert_success(&rerun, &format!("{context}: the next run"));
+        assert_no_leftovers(&[artifacts.clone()], &context);
         assert!(
             ingest_artifacts(&dir) == versions[to],
             "{context}: the next run did not write the new version"
@@ -886,6 +925,7 @@ fn bundle_build_survives_sigkill() {
 
         let rerun = killer.run(&mut bundle_build(&overlays[to], &out, BUNDLE_NOW[to]));
         assert_success(&rerun, &format!("{context}: the next run"));
+        assert_no_leftovers(&[out.clone()], &context);
         assert!(
             bundle_assets(&out) == new.assets,
             "{context}: the next run did not write the new assets"
@@ -1099,6 +1139,16 @@ fn runs_record_survives_sigkill() {
         );
         assert_eq!(new.summary, "300 passed, 0 failed", "{context}");
         check_runs(dir, &new, &context);
+        let product_dir = dir.join("dash/runs").join(PRODUCT);
+        let mut places = vec![product_dir.clone()];
+        for run in fs::read_dir(&product_dir).unwrap() {
+            let run = run.unwrap().path();
+            if run.is_dir() {
+                places.push(run.join("evidence"));
+                places.push(run);
+            }
+        }
+        assert_no_leftovers(&places, &context);
     }
     killer.report();
 }
@@ -1249,6 +1299,7 @@ fn fleet_register_survives_sigkill() {
             fs::read(dir.join("dash/products.json")).unwrap() == new,
             "{context}: the next run did not write the new registry"
         );
+        assert_no_leftovers(&[dir.join("dash"), dir.join("dash/schemas")], &context);
         for (name, expected) in SCHEMAS.iter().zip(&schemas) {
             assert!(
                 fs::read(dir.join("dash/schemas").join(name)).ok().as_ref() == Some(expected),

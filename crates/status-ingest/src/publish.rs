@@ -28,8 +28,10 @@
 //!   comment `<!-- dcx-set-id: … -->` in the Markdown. Only a crash between
 //!   two renames can still leave a mixed set; [`check_set`] (and so
 //!   `dcx status check-freshness`) detects it. The id is derived from the
-//!   set's contents, so the same ingest gives the same bytes (artifacts stay
-//!   reproducible) and two sets that share an id are identical.
+//!   log, Markdown and matrix (not the state, which carries history), so
+//!   the same ingest at the same `now` gives the same bytes whatever came
+//!   before (artifacts stay reproducible), and two sets that share an id
+//!   have the same log, Markdown and matrix.
 //! - **Readers are not fooled by a set half-renamed.** A reader that finds
 //!   the set mixed takes [`LOCK_FILE`] shared, which waits for a writer
 //!   still at work, and reads again: only what it then finds is reported
@@ -342,14 +344,14 @@ impl SetLock {
         if let Some(state) = &mut new_state {
             state.set_id = None;
         }
-        let mut members: Vec<(&str, Vec<u8>)> = vec![
+        let members: Vec<(&str, Vec<u8>)> = vec![
             ("log", bytes_of(&artifacts.log_json, &log)?),
             ("markdown", markdown.as_bytes().to_vec()),
             ("matrix", bytes_of(&artifacts.matrix_json, &matrix)?),
         ];
-        if let (Some(update), Some(state)) = (state, &new_state) {
-            members.push(("state", bytes_of(&update.path, state)?));
-        }
+        // The state is stamped with the id but does not feed it: the
+        // artifacts depend on the inputs and `now` alone (the same ingest
+        // gives the same bytes whatever history the state file holds).
         let set_id = compute_set_id(&members);
 
         matrix.set_id = Some(set_id.clone());
