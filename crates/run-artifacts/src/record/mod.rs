@@ -208,6 +208,17 @@ pub enum RecordError {
     /// Engaging the kill switch needs a reason.
     #[error("a reason is required to engage the kill switch; Dash shows it on the product's card")]
     ReasonRequired,
+    /// The product has no report yet, and the contract keeps the kill
+    /// switch in the report.
+    #[error(
+        "{path}: product {product} has no run report yet, and its kill switch is kept in that report; nothing was changed. Let its first run finish (or stop it), then engage the switch"
+    )]
+    NoReportYet {
+        /// The product.
+        product: String,
+        /// The missing `last_run.json`.
+        path: String,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
@@ -791,6 +802,12 @@ pub fn set_kill_switch(
         Err(e) => return Err(io_error(&product_dir)(e)),
     };
     let path = dash.last_run_file(product);
+    if !path.exists() && std::fs::symlink_metadata(&path).is_err() {
+        return Err(RecordError::NoReportYet {
+            product: product.to_string(),
+            path: path.display().to_string(),
+        });
+    }
     let mut report = dcx_contracts::load_with::<LastRun>(&path, dash.load_limits())
         .map_err(RecordError::Report)?
         .document;

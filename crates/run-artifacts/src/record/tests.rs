@@ -177,17 +177,25 @@ fn a_cancelled_run_still_writes_its_report() {
 fn the_kill_switch_refuses_runs_until_released_or_overridden() {
     let (_dir, dash) = fleet();
     let product = ProductId::parse("codemonkeys-dash").unwrap();
-    assert!(matches!(
-        set_kill_switch(
-            &dash,
-            &product,
-            KillSwitch {
-                enabled: true,
-                reason: "x".into()
-            }
-        ),
-        Err(RecordError::Report(LoadError::Read { .. }))
-    ));
+    // No report yet: said so, and nothing is written.
+    let error = set_kill_switch(
+        &dash,
+        &product,
+        KillSwitch {
+            enabled: true,
+            reason: "x".into(),
+        },
+    )
+    .unwrap_err();
+    let path = dash.last_run_file(&product);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: product codemonkeys-dash has no run report yet, and its kill switch is kept in that report; nothing was changed. Let its first run finish (or stop it), then engage the switch",
+            path.display()
+        )
+    );
+    assert!(!path.exists());
     run(&dash, &request("true"));
     let reason = "Banana budget exhausted <script>alert(1)</script>";
     assert!(matches!(
