@@ -12,7 +12,7 @@
 //! - a product whose `last_run.json` cannot be read as JSON is skipped,
 //!   since what it points to is unknown;
 //! - a run being recorded (its directory marked and locked by a live
-//!   recorder, see [`store`](crate::store)) is never removed, whatever N is,
+//!   recorder, see [`store`]) is never removed, whatever N is,
 //!   and takes no slot;
 //! - a run whose recorder died before writing its report (marked, lock
 //!   free) takes no slot either, and is removed.

@@ -25,7 +25,7 @@
 //!    so `gc`, which plans and removes under the product lock, never sees a
 //!    run directory that is new but not yet locked.
 //! 2. **Nobody waits for a run lock** but nobody needs to: `gc` and
-//!    `validate` only *try* it ([`try_lock_dir`]) and treat "busy" as "in
+//!    `validate` only *try* it (`try_lock_dir`) and treat "busy" as "in
 //!    flight". That is why the one place a run lock is held while waiting
 //!    for a product lock, a recorder publishing its report, cannot
 //!    deadlock: no holder of a product lock ever waits for a run lock.
@@ -42,7 +42,7 @@
 //!
 //! Temp files are `.dcx-tmp-*`, locked by their writer (dcx-sys); the next
 //! `record`, `gc`, `fleet register` or `dash render` in a place removes the
-//! ones no live process holds ([`sweep_product`], [`dcx_sys::sweep_leftovers`]).
+//! ones no live process holds (`sweep_product`, [`dcx_sys::sweep_leftovers`]).
 //!
 //! Limits: flock is per host; on a network file system it may be emulated
 //! or absent, and two hosts writing one dash directory are not serialized.

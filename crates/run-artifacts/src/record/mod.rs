@@ -16,7 +16,7 @@
 //! writes the report, as `cancelled`.
 //!
 //! Many recorders, a gc and an operator may work on one product at once;
-//! [`store`](crate::store) says which lock guards what. In short: the run
+//! [`store`] says which lock guards what. In short: the run
 //! directory is allocated, locked and marked under the product lock; the
 //! report is published under it again, with the kill switch read at that
 //! moment, and only if `last_run.json` does not already name a newer run.
@@ -785,7 +785,7 @@ fn convert_junit(source: &Path, target: &Path, max_bytes: u64) -> Result<TestRep
 /// The read–modify–write holds the product lock, so it never loses a
 /// report a recorder publishes meanwhile, and a recorder publishing after
 /// it keeps the switch. A run in flight sees an engaged switch within
-/// [`KILL_SWITCH_POLL`] and is stopped.
+/// `KILL_SWITCH_POLL` (50 ms) and is stopped.
 pub fn set_kill_switch(
     dash: &DashDir,
     product: &ProductId,
