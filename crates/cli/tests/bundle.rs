@@ -2,9 +2,13 @@
 //! verification failure, 2 configuration), and reproducibility of the
 //! binary's output under another time zone, umask and working directory.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{repo, text};
 
 const OVERLAY: &str = "specs/examples/implementation_bundle_overlay_v1/dcx-example-core-rust.yaml";
 const OVERLAY_ROOT: &str = "specs/bundles/dcx-example-core-rust";
@@ -14,10 +18,6 @@ const NOW: &str = "2026-02-22T10:00:00Z";
 /// (`crates/bundle-overlay/tests/snapshots/example__example_sidecar.snap`)
 /// pins the same digest.
 const EXAMPLE_SHA256: &str = "3693603f2a4282d0436639d13173d5a79bf09e16e7301cbeef9af23cc9856124";
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
 
 fn dcx() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dcx"));
@@ -29,19 +29,9 @@ fn run(command: &mut Command) -> Output {
     command.output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[track_caller]
 fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    common::assert_exit(output, code, "");
 }
 
 fn build(out: &Path) -> Command {

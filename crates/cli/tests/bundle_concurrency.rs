@@ -19,21 +19,24 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::print_stderr, reason = "the seed must reach the test log")]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dcx_bundle_overlay::archive::pack::{PackOptions, pack};
-use dcx_bundle_overlay::package::tree_files;
-use dcx_bundle_overlay::progress::NoProgress;
+use common::bundle::pack_base;
+use common::files::{STAGING_PREFIX, leftovers, names, snapshot};
+use common::output::{closed_pipe, dev_full};
+use common::process::wait_with_limit;
+use common::{assert_exit, repo, text};
 use dcx_contracts::bundle::{
-    BaseBundle, BundleRunner, ImplementationOverlay, LockIntegrity, LockSource, Maintainer, OutputBundle,
-    OverlayFile, OverlayOperations, PackageSource, ResolvedBundleLock,
+    BaseBundle, BundleRunner, ImplementationOverlay, Maintainer, OutputBundle, OverlayFile,
+    OverlayOperations, PackageSource,
 };
-use dcx_contracts::digest::{sha256_bytes, sha256_file};
-use dcx_contracts::manifest::Sha256Manifest;
+use dcx_contracts::digest::sha256_file;
 use dcx_contracts::{Timestamp, save};
 
 const NOW: &str = "2026-02-22T10:00:00Z";
@@ -48,65 +51,17 @@ const ASSETS: [&str; 3] = [
     "data-contract-bundle-kill-core-rust-v1.0.0.tar.gz.intoto.json",
 ];
 
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
-
 fn dcx() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dcx"));
     command.env_remove("SOURCE_DATE_EPOCH");
     command
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32, context: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{context}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-/// Every regular file below `root` with its bytes.
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(relative, fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 /// The `.dcx-staging-*` directories and `.dcx-tmp-*` files directly in `dir`.
-fn leftovers(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let mut staging = Vec::new();
-    let mut temp = Vec::new();
-    for entry in fs::read_dir(dir).into_iter().flatten() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with(".dcx-staging-") {
-            staging.push(name);
-        } else if name.starts_with(".dcx-tmp-") {
-            temp.push(name);
-        }
-    }
-    staging.sort();
-    temp.sort();
-    (staging, temp)
+fn leftovers_by_kind(dir: &Path) -> (Vec<String>, Vec<String>) {
+    leftovers(dir)
+        .into_iter()
+        .partition(|name| name.starts_with(STAGING_PREFIX))
 }
 
 fn base_file(index: usize) -> String {
@@ -125,40 +80,8 @@ fn bundle_inputs(work: &Path) -> PathBuf {
         )
         .unwrap();
     }
-    let manifest = Sha256Manifest::from_tree(&base).unwrap();
-    fs::write(base.join("resolved_files.sha256"), manifest.to_bytes()).unwrap();
-    let lock = ResolvedBundleLock {
-        version: 1,
-        root_bundle: "kill-core".to_owned(),
-        runner: BundleRunner::Rust,
-        source: LockSource {
-            repo: "dcx-project/dcx".to_owned(),
-            r#ref: "HEAD".to_owned(),
-            commit: "kill".to_owned(),
-        },
-        resolved_order: vec!["kill-core".to_owned()],
-        integrity: LockIntegrity {
-            file_count: manifest.len() as u64,
-            sha256_manifest: manifest.sha256_manifest(),
-            sha256_manifests: sha256_bytes(b"kill-core manifests\n"),
-            declaration_sha256: manifest.declaration_sha256(),
-            declaration_paths: Some(manifest.entries().iter().map(|e| e.path.clone()).collect()),
-        },
-    };
-    save(&base.join("resolved_bundle_lock_v1.yaml"), &lock).unwrap();
     let package = work.join("base").join(BASE_PACKAGE);
-    fs::create_dir_all(package.parent().unwrap()).unwrap();
-    let options = PackOptions {
-        mtime: 0,
-        threads: std::num::NonZeroUsize::new(2).unwrap(),
-    };
-    pack(
-        &tree_files(&base).unwrap(),
-        fs::File::create(&package).unwrap(),
-        &options,
-        &NoProgress,
-    )
-    .unwrap();
+    pack_base(&base, &package, "kill-core", "kill");
 
     let dir = work.join("overlay");
     let sources = |targets: Vec<String>| -> Vec<OverlayFile> {
@@ -249,7 +172,7 @@ fn sigkilled_builds_leave_bounded_leftovers_and_the_next_build_is_identical() {
     let duration = started.elapsed();
     assert_exit(&output, 0, "the reference build");
     let expected = built(&reference);
-    assert_eq!(leftovers(&reference), (vec![], vec![]));
+    assert_eq!(leftovers_by_kind(&reference), (vec![], vec![]));
 
     let seed = std::env::var("DCX_KILL_SEED")
         .ok()
@@ -270,7 +193,7 @@ fn sigkilled_builds_leave_bounded_leftovers_and_the_next_build_is_identical() {
         child.kill().unwrap();
         child.wait().unwrap();
 
-        let (staging, temp) = leftovers(&out);
+        let (staging, temp) = leftovers_by_kind(&out);
         most_staging = most_staging.max(staging.len());
         most_temp = most_temp.max(temp.len());
         // At most what one run holds at a time: its staging directory, or
@@ -282,7 +205,11 @@ fn sigkilled_builds_leave_bounded_leftovers_and_the_next_build_is_identical() {
         if kill % 5 == 0 {
             let rerun = bundle_build(&overlay, &out).output().unwrap();
             assert_exit(&rerun, 0, &format!("{context}: the next build"));
-            assert_eq!(leftovers(&out), (vec![], vec![]), "{context}: after a good build");
+            assert_eq!(
+                leftovers_by_kind(&out),
+                (vec![], vec![]),
+                "{context}: after a good build"
+            );
             assert!(built(&out) == expected, "{context}: the next build differs");
         }
     }
@@ -291,7 +218,7 @@ fn sigkilled_builds_leave_bounded_leftovers_and_the_next_build_is_identical() {
     );
     let rerun = bundle_build(&overlay, &out).output().unwrap();
     assert_exit(&rerun, 0, "the build after the kills");
-    assert_eq!(leftovers(&out), (vec![], vec![]));
+    assert_eq!(leftovers_by_kind(&out), (vec![], vec![]));
     assert!(built(&out) == expected, "the build after the kills differs");
     assert!(
         interrupted >= KILLS / 3,
@@ -318,18 +245,6 @@ fn example_package(out: &Path) -> PathBuf {
         .unwrap();
     assert_exit(&output, 0, "the example build");
     out.join(EXAMPLE_PACKAGE)
-}
-
-fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
-    let until = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= until {
-            let _ = child.kill();
-            panic!("dcx did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -412,13 +327,8 @@ fn twenty_concurrent_installs_into_one_workspace_are_serialized() {
             .output()
             .unwrap();
         assert_exit(&check, 0, &format!("round {round}: install-check"));
-        let mut names: Vec<String> = fs::read_dir(workspace.join(".bundles"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
         assert_eq!(
-            names,
+            names(&workspace.join(".bundles")),
             ["dcx-example-core", "dcx-example-core-rust"],
             "round {round}"
         );
@@ -429,13 +339,6 @@ fn twenty_concurrent_installs_into_one_workspace_are_serialized() {
                 .starts_with("version: 1\nproject_id: concurrency\n")
         );
     }
-}
-
-/// A stdout whose reader is already gone.
-fn closed_pipe() -> Stdio {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    Stdio::from(writer)
 }
 
 #[test]
@@ -454,8 +357,7 @@ fn package_check_on_a_closed_pipe_exits_141_and_on_a_full_disk_exits_2() {
     assert_eq!(output.status.code(), Some(141), "{stderr}");
     assert_eq!(stderr, "");
 
-    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    let output = check().stdout(full).output().unwrap();
+    let output = check().stdout(dev_full()).output().unwrap();
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -6,43 +6,14 @@
 //! snapshots replace with placeholders (the payload hash is proven by
 //! `verify` instead).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::certify::{COMMIT, NOW, registry, workdir};
+use common::{repo_root, text};
 use serde_json::Value;
-
-const COMMIT: &str = "5f0c2a9e81d4b7c3a6e0f9d2b8c1a7e4d3f6b9a0";
-const NOW: &str = "2026-02-20T00:00:00Z";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn registry() -> PathBuf {
-    repo().join("specs/runner_certification_registry_v1.yaml")
-}
-
-fn fixtures() -> PathBuf {
-    repo().join("crates/certification/tests/fixtures")
-}
-
-/// A working directory holding `adapter.sh` (executable) and the fixture
-/// spec root as `spec/`, so every path the certificate mentions is relative.
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let adapter = dir.path().join("adapter.sh");
-    std::fs::copy(fixtures().join("adapter.sh"), &adapter).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&adapter, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let case = "specs/03_conformance/cases/core/runner_certification_core.spec.md";
-    let target = dir.path().join("spec").join(case);
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::copy(fixtures().join("spec-root").join(case), target).unwrap();
-    dir
-}
 
 fn dcx(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dcx"));
@@ -80,15 +51,13 @@ fn certify_rust(dir: &Path, timeout: &str, env: &[(&str, &str)]) -> Output {
     )
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// The certificate must match its generated schema, formats checked.
 fn assert_schema_valid(certificate: &Value) {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("specs/schemas/runner_execution_certificate_v1.schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            repo_root().join("specs/schemas/runner_execution_certificate_v1.schema.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::options()
@@ -368,7 +337,8 @@ fn usage_and_configuration_errors_exit_2_and_write_nothing() {
 
 #[test]
 fn verify_reads_the_peers_certificate_and_strict_makes_its_drift_fatal() {
-    let f6 = repo().join("specs/examples/runner_execution_certificate_v1/invalid/upstream-f6-python.json");
+    let f6 =
+        repo_root().join("specs/examples/runner_execution_certificate_v1/invalid/upstream-f6-python.json");
     let f6 = f6.to_str().unwrap();
     let drift = "schema drift: /checks/1/status: \"skipped\" is not one of `pass`, `fail`, `skip`\n\
                  {level}: schema drift: /checks/2/status: \"skipped\" is not one of `pass`, `fail`, `skip`\n\
@@ -377,7 +347,7 @@ fn verify_reads_the_peers_certificate_and_strict_makes_its_drift_fatal() {
     let hashes = "ok: proof.payload_sha256 291e078ebf61330f5c4683a91b2ce60a32bc9e533f7bebfc99bb3195fda4d24b recomputes\n\
                   ok: equivalence.intent_hash ba00349b71b5d63fbd06d10ff84ea5fff7dacf747a277b8421fcaf7c8d5b61fb recomputes\n";
 
-    let out = dcx(&repo(), &["certify", "verify", f6], &[]);
+    let out = dcx(&repo_root(), &["certify", "verify", f6], &[]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout),
@@ -388,7 +358,7 @@ fn verify_reads_the_peers_certificate_and_strict_makes_its_drift_fatal() {
         format!("warning: {}", drift.replace("{level}", "warning"))
     );
 
-    let out = dcx(&repo(), &["certify", "verify", "--strict", f6], &[]);
+    let out = dcx(&repo_root(), &["certify", "verify", "--strict", f6], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), hashes);
     assert_eq!(
@@ -467,12 +437,13 @@ fn verify_names_a_flipped_byte_and_intent_drift() {
 
 #[test]
 fn verify_refuses_a_certificate_over_max_document_bytes() {
-    let f6 = repo().join("specs/examples/runner_execution_certificate_v1/invalid/upstream-f6-python.json");
+    let f6 =
+        repo_root().join("specs/examples/runner_execution_certificate_v1/invalid/upstream-f6-python.json");
     let size = std::fs::metadata(&f6).unwrap().len();
     let f6 = f6.to_str().unwrap();
     let cap = (size - 1).to_string();
     let out = dcx(
-        &repo(),
+        &repo_root(),
         &["certify", "verify", f6, "--max-document-bytes", &cap],
         &[],
     );
@@ -485,7 +456,7 @@ fn verify_refuses_a_certificate_over_max_document_bytes() {
     );
     let cap = size.to_string();
     let out = dcx(
-        &repo(),
+        &repo_root(),
         &["certify", "verify", f6, "--max-document-bytes", &cap],
         &[],
     );
@@ -494,7 +465,7 @@ fn verify_refuses_a_certificate_over_max_document_bytes() {
     let registry = registry();
     let registry_size = std::fs::metadata(&registry).unwrap().len();
     let out = dcx(
-        &repo(),
+        &repo_root(),
         &[
             "certify",
             "verify",

@@ -14,46 +14,18 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::certify::{COMMIT, NOW, registry, set_executable, workdir};
+use common::files::leftovers;
+use common::output::{closed_pipe, dev_full};
+use common::process::{read_pid, signal, survivors, wait_until, wait_with_limit};
+use common::text;
 use dcx_contracts::certification::ExecutionCertificate;
-
-const COMMIT: &str = "5f0c2a9e81d4b7c3a6e0f9d2b8c1a7e4d3f6b9a0";
-const NOW: &str = "2026-02-20T00:00:00Z";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn registry() -> PathBuf {
-    repo().join("specs/runner_certification_registry_v1.yaml")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn set_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// A working directory with the fixture adapter (`adapter.sh`) and the
-/// fixture spec root (`spec/`).
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = repo().join("crates/certification/tests/fixtures");
-    let adapter = dir.path().join("adapter.sh");
-    std::fs::copy(fixtures.join("adapter.sh"), &adapter).unwrap();
-    set_executable(&adapter);
-    let case = "specs/03_conformance/cases/core/runner_certification_core.spec.md";
-    let target = dir.path().join("spec").join(case);
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::copy(fixtures.join("spec-root").join(case), target).unwrap();
-    dir
-}
 
 /// An adapter `name` in `dir` that runs `special` (shell) for the
 /// invocation `when` and is the fixture adapter otherwise.
@@ -91,87 +63,17 @@ fn certify(dir: &Path, adapter: &str, out: &str, now: &str) -> Command {
     command
 }
 
-/// Whether `pid` is a live process (gone and zombies are dead).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
-    })
-}
-
-/// Waits up to `limit` for every pid to be dead; returns the live ones.
-fn survivors(pids: &[u32], limit: Duration) -> Vec<u32> {
-    let until = Instant::now() + limit;
-    loop {
-        let live: Vec<u32> = pids.iter().copied().filter(|&pid| alive(pid)).collect();
-        if live.is_empty() || Instant::now() >= until {
-            return live;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn read_pid(path: &Path) -> u32 {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Waits for `files` to exist (the adapter wrote its pids).
+/// Waits for `files` to exist (the adapter wrote its pids), failing at
+/// once if dcx ends first.
 fn wait_for(files: &[PathBuf], child: &mut Child) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !files
-        .iter()
-        .all(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
-    {
+    wait_until(&format!("the adapter to write {files:?}"), || {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("dcx ended ({status}) before the adapter started");
         }
-        assert!(Instant::now() < until, "the adapter never wrote {files:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
-    let until = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= until {
-            let _ = child.kill();
-            panic!("dcx did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{name} {pid}");
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-fn leftovers(dir: &Path) -> Vec<String> {
-    entries(dir)
-        .into_iter()
-        .filter(|name| name.starts_with(".dcx-tmp-") || name.starts_with(".dcx-staging-"))
-        .collect()
+        files
+            .iter()
+            .all(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+    });
 }
 
 /// Every file below `dir`, with its bytes; the lock file (which names its
@@ -449,17 +351,6 @@ fn twenty_concurrent_certifications_into_one_out_dir_leave_one_consistent_set() 
         assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
         assert_eq!(leftovers(&out), Vec::<String>::new());
     }
-}
-
-/// A stdout whose reader is already gone.
-fn closed_pipe() -> Stdio {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    Stdio::from(writer)
-}
-
-fn dev_full() -> Stdio {
-    Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap())
 }
 
 #[test]

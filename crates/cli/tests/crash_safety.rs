@@ -36,25 +36,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use dcx_bundle_overlay::archive::pack::{PackOptions, pack};
-use dcx_bundle_overlay::package::tree_files;
-use dcx_bundle_overlay::progress::NoProgress;
+use common::bundle::pack_base;
+use common::files::{TEMP_PREFIX, is_leftover, leftovers, snapshot};
+use common::{assert_exit, text};
 use dcx_contracts::bundle::{
-    BaseBundle, BundleRunner, ImplementationOverlay, LockIntegrity, LockSource, Maintainer, OutputBundle,
-    OverlayFile, OverlayOperations, PackageSource, ResolvedBundleLock,
+    BaseBundle, BundleRunner, ImplementationOverlay, Maintainer, OutputBundle, OverlayFile,
+    OverlayOperations, PackageSource,
 };
 use dcx_contracts::digest::{sha256_bytes, sha256_file};
-use dcx_contracts::manifest::Sha256Manifest;
 use dcx_contracts::run_artifacts::{LastRun, Products};
 use dcx_contracts::status::{IngestLog, IngestState, RunnerStatusMatrix};
 use dcx_contracts::{Timestamp, load, save};
 
 /// Kills per command unless `DCX_CRASH_KILLS` says otherwise.
 const KILLS: usize = 20;
-/// The prefix of every temp file dcx writes before renaming it into place.
-const TEMP_PREFIX: &str = ".dcx-tmp-";
-/// The prefix of bundle staging directories.
-const STAGING_PREFIX: &str = ".dcx-staging-";
 
 // ------------------------------------------------------------- the harness
 
@@ -327,21 +322,6 @@ fn work_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32, context: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{context}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
 #[track_caller]
 fn assert_success(output: &Output, context: &str) {
     assert_exit(output, 0, context);
@@ -358,41 +338,13 @@ fn dcx(dir: &Path) -> Command {
     command
 }
 
-fn is_leftover(name: &str) -> bool {
-    name.starts_with(TEMP_PREFIX) || name.starts_with(STAGING_PREFIX)
-}
-
-/// Every regular file below `root`, by relative path. Temp files count like
-/// any other file, so one left in a tree shows up as a difference.
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(relative, fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 /// The leftovers directly in each of `dirs`: after a successful run in that
 /// place there must be none, however many kills came before it.
 fn assert_no_leftovers(dirs: &[PathBuf], context: &str) {
     let mut found = Vec::new();
     for dir in dirs {
-        let Ok(entries) = fs::read_dir(dir) else { continue };
-        for entry in entries {
-            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if is_leftover(&name) {
-                found.push(dir.join(name).display().to_string());
-            }
+        for name in leftovers(dir) {
+            found.push(dir.join(name).display().to_string());
         }
     }
     assert_eq!(
@@ -638,7 +590,7 @@ fn status_ingest_survives_sigkill() {
 
         let rerun = killer.run(&mut ingest(&dir, INGEST_NOW[to]));
         assert_success(&rerun, &format!("{context}: the next run"));
-        assert_no_leftovers(&[artifacts.clone()], &context);
+        assert_no_leftovers(std::slice::from_ref(&artifacts), &context);
         assert!(
             ingest_artifacts(&dir) == versions[to],
             "{context}: the next run did not write the new version"
@@ -683,40 +635,8 @@ fn bundle_inputs(work: &Path) -> [PathBuf; 2] {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, filler(&mut rng, &base_file(index))).unwrap();
     }
-    let manifest = Sha256Manifest::from_tree(&base).unwrap();
-    fs::write(base.join("resolved_files.sha256"), manifest.to_bytes()).unwrap();
-    let lock = ResolvedBundleLock {
-        version: 1,
-        root_bundle: "crash-core".to_owned(),
-        runner: BundleRunner::Rust,
-        source: LockSource {
-            repo: "dcx-project/dcx".to_owned(),
-            r#ref: "HEAD".to_owned(),
-            commit: "crash".to_owned(),
-        },
-        resolved_order: vec!["crash-core".to_owned()],
-        integrity: LockIntegrity {
-            file_count: manifest.len() as u64,
-            sha256_manifest: manifest.sha256_manifest(),
-            sha256_manifests: sha256_bytes(b"crash-core manifests\n"),
-            declaration_sha256: manifest.declaration_sha256(),
-            declaration_paths: Some(manifest.entries().iter().map(|e| e.path.clone()).collect()),
-        },
-    };
-    save(&base.join("resolved_bundle_lock_v1.yaml"), &lock).unwrap();
     let package = work.join("base").join(BASE_PACKAGE);
-    fs::create_dir_all(package.parent().unwrap()).unwrap();
-    let options = PackOptions {
-        mtime: 0,
-        threads: std::num::NonZeroUsize::new(2).unwrap(),
-    };
-    pack(
-        &tree_files(&base).unwrap(),
-        fs::File::create(&package).unwrap(),
-        &options,
-        &NoProgress,
-    )
-    .unwrap();
+    pack_base(&base, &package, "crash-core", "crash");
     let package_sha256 = sha256_file(&package).unwrap();
 
     [0, 1].map(|variant| {
@@ -925,7 +845,7 @@ fn bundle_build_survives_sigkill() {
 
         let rerun = killer.run(&mut bundle_build(&overlays[to], &out, BUNDLE_NOW[to]));
         assert_success(&rerun, &format!("{context}: the next run"));
-        assert_no_leftovers(&[out.clone()], &context);
+        assert_no_leftovers(std::slice::from_ref(&out), &context);
         assert!(
             bundle_assets(&out) == new.assets,
             "{context}: the next run did not write the new assets"

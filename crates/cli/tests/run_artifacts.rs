@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::process::{signal, wait_until};
 use common::{
     NOW, SCRIPT_NAME, SCRIPT_REASON, SCRIPT_SUMMARY, bad_fleet, dcx, example_fleet, stderr, stdout,
 };
@@ -305,16 +305,10 @@ fn record_ctrl_c_cancels_and_still_writes_the_report() {
     let log = dir
         .path()
         .join("dash/runs/codemonkeys-dash/run_20260220_120000_000000/pytest_output.log");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&log).is_ok_and(|text| text.starts_with("started")) {
-        assert!(Instant::now() < deadline, "the command never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    wait_until("the command to start", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.starts_with("started"))
+    });
+    signal(child.id(), "INT");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let report = last_run(dir.path(), "codemonkeys-dash");

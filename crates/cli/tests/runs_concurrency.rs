@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{NOW, example_fleet, stderr, stdout};
+use common::files::leftovers_below;
+use common::process::{alive, read_pid, signal, wait_until};
+use common::{NOW, assert_exit, example_fleet, stderr, stdout};
 use serde_json::Value;
 
 const N: usize = 20;
@@ -30,16 +32,6 @@ fn dcx(dir: &Path) -> Command {
 
 fn dcx_run(dir: &Path, args: &[&str]) -> Output {
     dcx(dir).args(args).output().unwrap()
-}
-
-fn assert_code(out: &Output, code: i32, context: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{context}\nstdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
 }
 
 fn register_args(id: &str) -> Vec<String> {
@@ -62,7 +54,7 @@ fn register_args(id: &str) -> Vec<String> {
 
 fn register(dir: &Path, id: &str) {
     let out = dcx(dir).args(register_args(id)).output().unwrap();
-    assert_code(&out, 0, &format!("register {id}"));
+    assert_exit(&out, 0, &format!("register {id}"));
 }
 
 fn record_command(dir: &Path, product: &str, extra: &[&str], script: &str) -> Command {
@@ -95,15 +87,6 @@ fn run_dirs(dir: &Path, product: &str) -> Vec<String> {
     runs
 }
 
-/// Waits until `ready` holds, for at most 30 s.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The run directory, not one of `before`, whose log starts with
 /// `started`: the run in flight.
 fn started_run(dir: &Path, product: &str, before: &[String]) -> String {
@@ -127,57 +110,6 @@ fn started_run(dir: &Path, product: &str, before: &[String]) -> String {
     found.unwrap()
 }
 
-/// Whether process `pid` is alive (a zombie is not).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
-}
-
-fn read_pid(path: &Path) -> u32 {
-    let mut pid = None;
-    wait_until(&format!("{}", path.display()), || {
-        pid = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| text.trim().parse().ok());
-        pid.is_some()
-    });
-    pid.unwrap()
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Every `.dcx-tmp-*` / `.dcx-staging-*` entry below `root`.
-fn leftovers(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".dcx-tmp-") || name.starts_with(".dcx-staging-") {
-                found.push(entry.path());
-            } else if entry.file_type().unwrap().is_dir() {
-                pending.push(entry.path());
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 fn wait_all(children: Vec<Child>) -> Vec<Output> {
     children
         .into_iter()
@@ -199,7 +131,7 @@ fn concurrent_registrations_keep_every_product() {
             .map(|id| dcx(dir.path()).args(register_args(&id)).spawn().unwrap())
             .collect();
         for out in wait_all(children) {
-            assert_code(&out, 0, &format!("round {round}"));
+            assert_exit(&out, 0, &format!("round {round}"));
         }
         let registry: Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("dash/products.json")).unwrap()).unwrap();
@@ -211,9 +143,9 @@ fn concurrent_registrations_keep_every_product() {
             .collect();
         assert_eq!(ids.len(), N * per_id, "round {round}: {ids:?}");
         assert_eq!(registry["products"].as_array().unwrap().len(), N * per_id);
-        assert_eq!(leftovers(&dir.path().join("dash")), Vec::<PathBuf>::new());
+        assert_eq!(leftovers_below(&dir.path().join("dash")), Vec::<PathBuf>::new());
         let list = dcx_run(dir.path(), &["fleet", "list"]);
-        assert_code(&list, 0, "fleet list");
+        assert_exit(&list, 0, "fleet list");
         assert_eq!(stdout(&list).lines().count(), N * per_id + 1);
     }
 }
@@ -228,7 +160,7 @@ fn a_kill_switch_engaged_mid_run_stops_the_run_and_survives() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     register(dir, "ks");
-    assert_code(&record(dir, "ks", "true"), 0, "first run");
+    assert_exit(&record(dir, "ks", "true"), 0, "first run");
     for round in 0..3 {
         let reason = format!("Budget exhausted, round {round}");
         let _ = std::fs::remove_file(dir.join("cmd.pid"));
@@ -246,11 +178,11 @@ fn a_kill_switch_engaged_mid_run_stops_the_run_and_survives() {
         std::thread::sleep(Duration::from_millis(200));
         let engaged_at = Instant::now();
         let out = dcx_run(dir, &["runs", "kill-switch", "ks", "--on", "--reason", &reason]);
-        assert_code(&out, 0, "kill-switch --on");
+        assert_exit(&out, 0, "kill-switch --on");
         assert_eq!(stdout(&out), format!("kill switch engaged for ks: {reason}\n"));
         let out = child.wait_with_output().unwrap();
         let stopped_after = engaged_at.elapsed();
-        assert_code(&out, 3, "the stopped run");
+        assert_exit(&out, 3, "the stopped run");
         assert!(
             stopped_after < Duration::from_secs(3),
             "stopped {stopped_after:?} after the switch"
@@ -280,7 +212,7 @@ fn a_kill_switch_engaged_mid_run_stops_the_run_and_survives() {
 
         let runs_before = run_dirs(dir, "ks");
         let out = record(dir, "ks", "echo must not run");
-        assert_code(&out, 3, "the next record");
+        assert_exit(&out, 3, "the next record");
         assert_eq!(
             stderr(&out),
             format!(
@@ -288,8 +220,8 @@ fn a_kill_switch_engaged_mid_run_stops_the_run_and_survives() {
             )
         );
         assert_eq!(run_dirs(dir, "ks"), runs_before, "a refused run has no directory");
-        assert_code(&dcx_run(dir, &["runs", "kill-switch", "ks", "--off"]), 0, "--off");
-        assert_code(&record(dir, "ks", "true"), 0, "after release");
+        assert_exit(&dcx_run(dir, &["runs", "kill-switch", "ks", "--off"]), 0, "--off");
+        assert_exit(&record(dir, "ks", "true"), 0, "after release");
     }
 }
 
@@ -301,7 +233,7 @@ fn a_switch_engaged_at_any_moment_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     register(dir, "race");
-    assert_code(&record(dir, "race", "true"), 0, "first run");
+    assert_exit(&record(dir, "race", "true"), 0, "first run");
     let mut rng = fastrand::Rng::with_seed(11);
     let mut outcomes = BTreeSet::new();
     for round in 0..12 {
@@ -309,7 +241,7 @@ fn a_switch_engaged_at_any_moment_is_never_overwritten() {
         std::thread::sleep(Duration::from_millis(rng.u64(0..300)));
         let reason = format!("round {round}");
         let out = dcx_run(dir, &["runs", "kill-switch", "race", "--on", "--reason", &reason]);
-        assert_code(&out, 0, "kill-switch --on");
+        assert_exit(&out, 0, "kill-switch --on");
         let recorded = child.wait_with_output().unwrap();
         let code = recorded.status.code();
         assert!(
@@ -321,7 +253,7 @@ fn a_switch_engaged_at_any_moment_is_never_overwritten() {
         let report = last_run(dir, "race");
         assert_eq!(report["kill_switch"]["enabled"], true, "round {round}: {report}");
         assert_eq!(report["kill_switch"]["reason"], reason.as_str(), "round {round}");
-        assert_code(
+        assert_exit(
             &dcx_run(dir, &["runs", "kill-switch", "race", "--off"]),
             0,
             "--off",
@@ -340,7 +272,7 @@ fn gc_never_removes_a_run_being_recorded() {
     let dir = dir.path();
     register(dir, "gc");
     for _ in 0..3 {
-        assert_code(&record(dir, "gc", "true"), 0, "earlier run");
+        assert_exit(&record(dir, "gc", "true"), 0, "earlier run");
     }
     for round in 0..3 {
         let before = run_dirs(dir, "gc");
@@ -361,7 +293,7 @@ fn gc_never_removes_a_run_being_recorded() {
             assert!(run_dir.is_dir(), "round {round}: the run in flight was removed");
         }
         for out in wait_all(collectors) {
-            assert_code(&out, 0, "gc during the run");
+            assert_exit(&out, 0, "gc during the run");
             if stdout(&out).contains("runs, keeping") {
                 assert!(
                     stdout(&out).contains(&format!("(left {run_id}: being recorded)")),
@@ -371,7 +303,7 @@ fn gc_never_removes_a_run_being_recorded() {
             }
         }
         let out = child.wait_with_output().unwrap();
-        assert_code(&out, 0, "the run");
+        assert_exit(&out, 0, "the run");
         let report = last_run(dir, "gc");
         assert_eq!(report["run_id"], run_id.as_str());
         assert_eq!(report["status"], "success");
@@ -384,14 +316,14 @@ fn gc_never_removes_a_run_being_recorded() {
             "started\ndone\n"
         );
         // Now it is an ordinary run: the one last_run.json points to.
-        assert_code(
+        assert_exit(
             &dcx_run(dir, &["runs", "gc", "--keep", "0", "--all"]),
             0,
             "gc after",
         );
         assert_eq!(run_dirs(dir, "gc"), std::slice::from_ref(&run_id));
         let validate = dcx_run(dir, &["runs", "validate"]);
-        assert_code(&validate, 0, "validate");
+        assert_exit(&validate, 0, "validate");
         assert_eq!(stderr(&validate), "", "round {round}");
     }
 }
@@ -403,7 +335,7 @@ fn concurrent_gcs_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     register(dir, "many");
-    assert_code(&record(dir, "many", "true"), 0, "the reported run");
+    assert_exit(&record(dir, "many", "true"), 0, "the reported run");
     let reported = last_run(dir, "many")["run_id"].as_str().unwrap().to_owned();
     for round in 0..3 {
         for day in 0..30 {
@@ -421,7 +353,7 @@ fn concurrent_gcs_all_succeed() {
         let outputs = wait_all(children);
         let mut removed = 0;
         for out in &outputs {
-            assert_code(out, 0, &format!("round {round}"));
+            assert_exit(out, 0, &format!("round {round}"));
             assert_eq!(stderr(out), "", "round {round}");
             removed += stdout(out).lines().filter(|l| l.starts_with("removing ")).count();
         }
@@ -453,7 +385,7 @@ fn concurrent_records_keep_last_run_at_the_newest_run() {
             .collect();
         let mut ids = BTreeSet::new();
         for out in wait_all(children) {
-            assert_code(&out, 0, &format!("round {round}"));
+            assert_exit(&out, 0, &format!("round {round}"));
             let first = stdout(&out).lines().next().unwrap().to_owned();
             let id = first.split(' ').nth(1).unwrap().trim_end_matches(':').to_owned();
             assert!(ids.insert(id), "round {round}: duplicate run id: {first}");
@@ -471,7 +403,7 @@ fn concurrent_records_keep_last_run_at_the_newest_run() {
         let newest = dir.join("dash/runs/cc").join(all.last().unwrap());
         assert!(!newest.join(".dcx-recording").exists());
         let validate = dcx_run(dir, &["runs", "validate"]);
-        assert_code(&validate, 0, "validate");
+        assert_exit(&validate, 0, "validate");
         assert_eq!(stderr(&validate), "", "round {round}");
     }
 }
@@ -485,7 +417,7 @@ fn leftovers_of_killed_writers_are_swept() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     register(dir, "tidy");
-    assert_code(&record(dir, "tidy", "true"), 0, "first run");
+    assert_exit(&record(dir, "tidy", "true"), 0, "first run");
     let product = dir.join("dash/runs/tidy");
     let run = product.join(&run_dirs(dir, "tidy")[0]);
     std::fs::create_dir_all(run.join("evidence")).unwrap();
@@ -504,18 +436,18 @@ fn leftovers_of_killed_writers_are_swept() {
     let holder = std::fs::File::open(&held).unwrap();
     holder.lock().unwrap();
 
-    assert_code(&record(dir, "tidy", "true"), 0, "the next run");
-    assert_eq!(leftovers(&product), std::slice::from_ref(&held));
+    assert_exit(&record(dir, "tidy", "true"), 0, "the next run");
+    assert_eq!(leftovers_below(&product), std::slice::from_ref(&held));
     assert!(planted.iter().all(|path| !path.exists()));
 
     drop(holder);
     let out = dcx_run(dir, &["runs", "gc"]);
-    assert_code(&out, 0, "gc");
+    assert_exit(&out, 0, "gc");
     assert_eq!(
         stdout(&out).lines().last().unwrap(),
         "removed 0 run directories and 1 leftover temp file of killed processes in 1 product"
     );
-    assert_eq!(leftovers(&product), Vec::<PathBuf>::new());
+    assert_eq!(leftovers_below(&product), Vec::<PathBuf>::new());
 }
 
 /// SIGKILL to `dcx runs record`: the command dies with it (it would run on,
@@ -528,7 +460,7 @@ fn a_killed_recorder_takes_its_command_along_and_leaves_an_unfinished_run() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     register(dir, "kill");
-    assert_code(&record(dir, "kill", "true"), 0, "first run");
+    assert_exit(&record(dir, "kill", "true"), 0, "first run");
     let finished = run_dirs(dir, "kill")[0].clone();
     let before = run_dirs(dir, "kill");
     let mut child = record_command(dir, "kill", &[], "echo started; echo $$ > cmd.pid; exec sleep 30")
@@ -537,12 +469,12 @@ fn a_killed_recorder_takes_its_command_along_and_leaves_an_unfinished_run() {
     let unfinished = started_run(dir, "kill", &before);
     let command = read_pid(&dir.join("cmd.pid"));
     assert!(alive(command));
-    signal(&child, "KILL");
+    signal(child.id(), "KILL");
     child.wait().unwrap();
     wait_until("the command to die with dcx", || !alive(command));
 
     let validate = dcx_run(dir, &["runs", "validate"]);
-    assert_code(&validate, 0, "validate");
+    assert_exit(&validate, 0, "validate");
     assert_eq!(
         stderr(&validate),
         format!(
@@ -552,7 +484,7 @@ fn a_killed_recorder_takes_its_command_along_and_leaves_an_unfinished_run() {
     );
     // `--keep 1`: the unfinished run is newer but takes no slot.
     let out = dcx_run(dir, &["runs", "gc", "--keep", "1"]);
-    assert_code(&out, 0, "gc");
+    assert_exit(&out, 0, "gc");
     assert_eq!(
         stdout(&out),
         format!(
@@ -587,16 +519,16 @@ fn a_killed_recorder_takes_its_command_along_and_leaves_an_unfinished_run() {
         )
         .output()
         .unwrap();
-        assert_code(&out, 0, &format!("the run after kill {kill}"));
+        assert_exit(&out, 0, &format!("the run after kill {kill}"));
         assert_eq!(last_run(dir, "kill")["summary"], "3 passed, 0 failed");
         assert_eq!(
-            leftovers(&dir.join("dash")),
+            leftovers_below(&dir.join("dash")),
             Vec::<PathBuf>::new(),
             "after kill {kill}"
         );
     }
     let out = dcx_run(dir, &["runs", "gc", "--keep", "1"]);
-    assert_code(&out, 0, "gc after the kills");
+    assert_exit(&out, 0, "gc after the kills");
     assert_eq!(run_dirs(dir, "kill").len(), 1);
     assert_eq!(stderr(&dcx_run(dir, &["runs", "validate"])), "");
 }
@@ -626,9 +558,9 @@ fn sigterm_and_sigint_stop_the_group_then_write_the_report() {
         .unwrap();
         let run_id = started_run(dir, "sig", &before);
         let (command, background) = (read_pid(&dir.join("cmd.pid")), read_pid(&dir.join("bg.pid")));
-        signal(&child, name);
+        signal(child.id(), name);
         let out = child.wait_with_output().unwrap();
-        assert_code(&out, code, &format!("round {round}: SIG{name}"));
+        assert_exit(&out, code, &format!("round {round}: SIG{name}"));
         // Stopped before dcx exited: nothing of the group is left.
         assert!(!alive(command), "round {round}: the command outlived dcx");
         assert!(
@@ -655,7 +587,7 @@ fn sigterm_and_sigint_stop_the_group_then_write_the_report() {
                 .exists()
         );
     }
-    assert_code(&record(dir, "sig", "true"), 0, "the next run");
+    assert_exit(&record(dir, "sig", "true"), 0, "the next run");
     assert_eq!(stderr(&dcx_run(dir, &["runs", "validate"])), "");
 }
 
@@ -674,7 +606,7 @@ fn concurrent_renders_never_leave_a_mixed_page() {
     let mut pages = BTreeSet::new();
     for now in &times {
         let out = dcx_run(dir, &["dash", "render", "--now", now]);
-        assert_code(&out, 0, "render alone");
+        assert_exit(&out, 0, "render alone");
         pages.insert(std::fs::read(&index).unwrap());
     }
     assert_eq!(pages.len(), N, "the pages differ by their time");
@@ -695,13 +627,13 @@ fn concurrent_renders_never_leave_a_mixed_page() {
                 .map(|now| dcx(dir).args(["dash", "render", "--now", now]).spawn().unwrap())
                 .collect();
             for out in wait_all(children) {
-                assert_code(&out, 0, "concurrent render");
+                assert_exit(&out, 0, "concurrent render");
             }
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
             assert!(reader.join().unwrap() > 0);
         });
         assert!(pages.contains(&std::fs::read(&index).unwrap()));
-        assert_eq!(leftovers(&dir.join("dash")), Vec::<PathBuf>::new());
+        assert_eq!(leftovers_below(&dir.join("dash")), Vec::<PathBuf>::new());
     }
 }
 
@@ -718,12 +650,12 @@ fn fleet_list_into_a_closed_pipe_or_a_full_disk() {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let out = dcx(dir).args(["fleet", "list"]).stdout(writer).output().unwrap();
-        assert_code(&out, 141, "closed pipe");
+        assert_exit(&out, 141, "closed pipe");
         assert_eq!(stderr(&out), "", "closed pipe");
     }
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let out = dcx(dir).args(["fleet", "list"]).stdout(full).output().unwrap();
-    assert_code(&out, 2, "/dev/full");
+    assert_exit(&out, 2, "/dev/full");
     assert_eq!(
         stderr(&out),
         "error: cannot write to standard output: No space left on device (os error 28)\n"

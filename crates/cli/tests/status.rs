@@ -3,12 +3,12 @@
 //! niceties with the GitHub Actions environment set on the spawned binary.
 //! The lane-level behaviour is tested in `crates/status-ingest/tests/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
+use common::{repo, text};
 
 /// The example lanes `cargo xtask ingest` reads; fresh until 2036-02-18.
 fn example_registry() -> String {
@@ -46,10 +46,6 @@ fn ingest(dir: &Path, registry: &str, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn read(path: PathBuf) -> String {

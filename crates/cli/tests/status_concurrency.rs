@@ -10,7 +10,9 @@
     reason = "seeds, figures and skips must reach the test log"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,11 +20,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use common::files::leftovers;
+use common::output::{dev_full, output_with_stdout};
+use common::{repo, text};
 use serde_json::Value;
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
 
 fn catalog() -> String {
     repo("specs/schema_catalog_v1.yaml").display().to_string()
@@ -55,8 +56,9 @@ fn dcx(dir: &Path) -> Command {
     command
 }
 
-/// `dcx status ingest` of `registry` into `out/` (the state file included) at `now`.
-fn ingest_command(dir: &Path, registry: &str, now: &str, extra: &[&str]) -> Command {
+/// `dcx status ingest` of `registry` into `out/` (the state file included)
+/// at `now`, printing its summary.
+fn printing_ingest(dir: &Path, registry: &str, now: &str) -> Command {
     let mut command = dcx(dir);
     command
         .args([
@@ -77,8 +79,15 @@ fn ingest_command(dir: &Path, registry: &str, now: &str, extra: &[&str]) -> Comm
             "--state-file",
             STATE,
         ])
-        .args(["--now", now, "-q"])
-        .args(extra);
+        .args(["--now", now]);
+    command
+}
+
+/// `dcx status ingest` of `registry` into `out/` (the state file included)
+/// at `now`, quiet, with `extra` arguments.
+fn ingest_command(dir: &Path, registry: &str, now: &str, extra: &[&str]) -> Command {
+    let mut command = printing_ingest(dir, registry, now);
+    command.arg("-q").args(extra);
     command
 }
 
@@ -91,10 +100,6 @@ fn gate(dir: &Path, now: &str) -> Output {
         .args(["status", "check-freshness", "--matrix", MATRIX, "--now", now])
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn json(path: &Path) -> Value {
@@ -234,20 +239,6 @@ fn assert_whole_set(dir: &Path) -> String {
     let markdown = std::fs::read_to_string(dir.join(MD)).unwrap();
     assert!(markdown.contains(&format!("Updated {now}:")), "{markdown}");
     now
-}
-
-/// The `.dcx-tmp-*` and `.dcx-staging-*` entries in `out/`.
-fn leftovers(dir: &Path) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(dir.join("out"))
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|name| name.starts_with(".dcx-tmp-") || name.starts_with(".dcx-staging-"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
 }
 
 fn lanes_in_state(dir: &Path) -> Vec<String> {
@@ -427,7 +418,7 @@ fn two_ingests_into_one_out_dir_take_turns_and_never_mix_20_times() {
         assert_eq!(rows[0]["runner_id"], "python");
         // The second read the state the first wrote, and moved it forward.
         assert_eq!(lanes_in_state(dir.path()), ["python", "rust"], "round {round}");
-        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+        assert_eq!(leftovers(&dir.path().join("out")), Vec::<String>::new());
         let judged = gate(dir.path(), &second_now);
         assert_eq!(judged.status.code(), Some(0), "{}", text(&judged.stderr));
     }
@@ -518,7 +509,7 @@ fn twenty_concurrent_ingests_keep_every_lane_and_leave_a_whole_set() {
             expected,
             "round {round}: a lost state update"
         );
-        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+        assert_eq!(leftovers(&dir.path().join("out")), Vec::<String>::new());
     }
     // With 20 at once, most of them had to wait.
     assert!(
@@ -601,7 +592,7 @@ fn ingests_killed_at_random_moments_leave_a_whole_or_detected_set_and_no_leftove
             );
         }
 
-        let left = leftovers(dir.path());
+        let left = leftovers(&dir.path().join("out"));
         let next = ingest(dir.path(), &multi, &at(2 * round + 1), &[]);
         assert_eq!(next.status.code(), Some(0), "seed {seed}: {}", text(&next.stderr));
         let removed = text(&next.stderr)
@@ -616,7 +607,7 @@ fn ingests_killed_at_random_moments_leave_a_whole_or_detected_set_and_no_leftove
         );
         swept += removed;
         assert_eq!(assert_whole_set(dir.path()), at(2 * round + 1));
-        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+        assert_eq!(leftovers(&dir.path().join("out")), Vec::<String>::new());
         assert_eq!(lanes_in_state(dir.path()), ["go", "php", "python", "rust"]);
     }
     eprintln!(
@@ -742,11 +733,11 @@ fn the_next_ingest_sweeps_abandoned_temp_files_and_keeps_held_ones() {
             "{stderr}"
         );
     }
-    assert_eq!(leftovers(dir.path()), [".dcx-tmp-held"]);
+    assert_eq!(leftovers(&dir.path().join("out")), [".dcx-tmp-held"]);
     drop(holder);
     let again = ingest(dir.path(), &registry, &at(1), &[]);
     assert_eq!(again.status.code(), Some(0));
-    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    assert_eq!(leftovers(&dir.path().join("out")), Vec::<String>::new());
 }
 
 /// Unmounts the tmpfs when the test ends, however it ends.
@@ -827,7 +818,7 @@ fn a_full_disk_leaves_the_previous_set_whole() {
             "{file} changed on a full disk"
         );
     }
-    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    assert_eq!(leftovers(&dir.path().join("out")), Vec::<String>::new());
     let judged = gate(dir.path(), &at(1));
     assert_eq!(judged.status.code(), Some(0), "{}", text(&judged.stderr));
 
@@ -844,51 +835,14 @@ fn a_full_disk_leaves_the_previous_set_whole() {
 fn ingest_and_check_freshness_survive_a_closed_stdout_and_dev_full() {
     let dir = tempfile::tempdir().unwrap();
     let registry = local_lane(dir.path(), "rust", "required");
-    let print = |mut command: Command, stdout: Stdio| -> Output {
-        let mut child = command.stdout(stdout).stderr(Stdio::piped()).spawn().unwrap();
-        // The reader goes away before dcx prints anything.
-        drop(child.stdout.take());
-        let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-        let status = child.wait().unwrap();
-        Output {
-            status,
-            stdout: Vec::new(),
-            stderr: stderr.into_bytes(),
-        }
-    };
-    let ingest_printing = |now: &str| {
-        let mut command = dcx(dir.path());
-        command
-            .args([
-                "status",
-                "ingest",
-                "--registry",
-                &registry,
-                "--catalog",
-                &catalog(),
-            ])
-            .args([
-                "--out-json",
-                MATRIX,
-                "--out-md",
-                MD,
-                "--log-json",
-                LOG,
-                "--state-file",
-                STATE,
-            ])
-            .args(["--now", now]);
-        command
-    };
+    let ingest_printing = |now: &str| printing_ingest(dir.path(), &registry, now);
     let gate_printing = || {
         let mut command = dcx(dir.path());
         command.args(["status", "check-freshness", "--matrix", MATRIX, "--now", &at(9)]);
         command
     };
-    let dev_full = || Stdio::from(std::fs::File::options().write(true).open("/dev/full").unwrap());
 
-    let closed = print(ingest_printing(&at(0)), Stdio::piped());
+    let closed = output_with_stdout(ingest_printing(&at(0)), Stdio::piped());
     assert_eq!(closed.status.code(), Some(141), "{}", text(&closed.stderr));
     assert!(
         !text(&closed.stderr).contains("panicked"),
@@ -902,7 +856,7 @@ fn ingest_and_check_freshness_survive_a_closed_stdout_and_dev_full() {
     );
     assert_eq!(assert_whole_set(dir.path()), at(0));
 
-    let full = print(ingest_printing(&at(1)), dev_full());
+    let full = output_with_stdout(ingest_printing(&at(1)), dev_full());
     let stderr = text(&full.stderr);
     assert_eq!(full.status.code(), Some(2), "{stderr}");
     assert_eq!(
@@ -916,10 +870,10 @@ fn ingest_and_check_freshness_survive_a_closed_stdout_and_dev_full() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(assert_whole_set(dir.path()), at(1));
 
-    let closed = print(gate_printing(), Stdio::piped());
+    let closed = output_with_stdout(gate_printing(), Stdio::piped());
     assert_eq!(closed.status.code(), Some(141), "{}", text(&closed.stderr));
     assert_eq!(text(&closed.stderr), "");
-    let full = print(gate_printing(), dev_full());
+    let full = output_with_stdout(gate_printing(), dev_full());
     assert_eq!(full.status.code(), Some(2));
     assert_eq!(
         text(&full.stderr),

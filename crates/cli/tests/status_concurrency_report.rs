@@ -4,14 +4,16 @@
 //! and a closed stdout or /dev/full never panics. Real `dcx`, real
 //! signals, real processes.
 
+mod common;
+
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::output::{dev_full, output_with_stdout};
+use common::process::{read_pid, signal, survivors};
+use common::text;
 
 /// `dcx status report` in `dir` running `commands`, writing `report.json`.
 fn report(dir: &Path, commands: &[&str]) -> Command {
@@ -40,35 +42,14 @@ fn report(dir: &Path, commands: &[&str]) -> Command {
     command
 }
 
-/// Whether the process whose pid is in `file` still runs (a zombie does not).
-fn alive(file: &Path) -> bool {
-    let pid = std::fs::read_to_string(file).unwrap();
-    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-        .ok()
-        .and_then(|stat| stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()))
-        .is_some_and(|state| state != 'Z' && state != 'X')
-}
-
 /// Waits (bounded) until the process in `file` is gone: signals are
 /// delivered asynchronously.
 fn assert_gone(file: &Path, what: &str) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while alive(file) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!alive(file), "{what} survived");
-}
-
-fn wait_for(file: &Path) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !file.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // The pid is written by `echo … >`; give the shell the moment to finish it.
-    while std::fs::read_to_string(file).map_or(true, |t| !t.ends_with('\n')) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(file.exists(), "{} never appeared", file.display());
+    let pid = read_pid(file);
+    assert!(
+        survivors(&[pid], Duration::from_secs(10)).is_empty(),
+        "{what} survived"
+    );
 }
 
 /// The table: the command passes and leaves `sleep 100` behind,
@@ -114,7 +95,7 @@ fn a_passing_command_leaves_no_background_child_behind() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_signal_to_dcx_stops_the_command_group_and_writes_no_report() {
-    for (signal, code, name) in [("TERM", 143, "SIGTERM"), ("INT", 130, "SIGINT")] {
+    for (signal_name, code, name) in [("TERM", 143, "SIGTERM"), ("INT", 130, "SIGINT")] {
         for round in 0..3 {
             let dir = tempfile::tempdir().unwrap();
             let script = "echo $$ > sh.pid; sleep 100 & echo $! > bg.pid; wait";
@@ -123,13 +104,10 @@ fn a_signal_to_dcx_stops_the_command_group_and_writes_no_report() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            wait_for(&dir.path().join("bg.pid"));
+            // The command runs once its background sleep has written its pid.
+            read_pid(&dir.path().join("bg.pid"));
             let started = Instant::now();
-            let sent = Command::new("kill")
-                .args([format!("-{signal}"), child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(sent.success());
+            signal(child.id(), signal_name);
             let mut stderr = String::new();
             child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
             let status = child.wait().unwrap();
@@ -167,27 +145,13 @@ fn a_signal_to_dcx_stops_the_command_group_and_writes_no_report() {
     }
 }
 
-fn run_with_stdout(mut command: Command, stdout: Stdio) -> Output {
-    let mut child = command.stdout(stdout).stderr(Stdio::piped()).spawn().unwrap();
-    // The reader is gone before dcx prints anything (`| head -0`).
-    drop(child.stdout.take());
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    let status = child.wait().unwrap();
-    Output {
-        status,
-        stdout: Vec::new(),
-        stderr: stderr.into_bytes(),
-    }
-}
-
 /// A closed stdout: exit 141, no message, no panic; /dev/full: exit 2 and
 /// one line. The report is written in both cases (it is the artifact; the
 /// summary line is only a courtesy).
 #[test]
 fn report_survives_a_closed_stdout_and_dev_full() {
     let dir = tempfile::tempdir().unwrap();
-    let closed = run_with_stdout(report(dir.path(), &["true"]), Stdio::piped());
+    let closed = output_with_stdout(report(dir.path(), &["true"]), Stdio::piped());
     let stderr = text(&closed.stderr);
     assert_eq!(closed.status.code(), Some(141), "{stderr}");
     assert!(
@@ -197,8 +161,7 @@ fn report_survives_a_closed_stdout_and_dev_full() {
     assert!(dir.path().join("report.json").is_file());
 
     std::fs::remove_file(dir.path().join("report.json")).unwrap();
-    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
-    let full = run_with_stdout(report(dir.path(), &["true"]), Stdio::from(full));
+    let full = output_with_stdout(report(dir.path(), &["true"]), dev_full());
     let stderr = text(&full.stderr);
     assert_eq!(full.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

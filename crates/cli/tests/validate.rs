@@ -1,29 +1,22 @@
 //! `dcx validate`: exit 0 valid, 1 invalid, 2 usage; messages name the file.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+
+use common::output::{closed_pipe, dev_full};
+use common::{dcx, stderr};
 
 const REPORT: &str = r#"{"version":1,"runner_id":"rust","implementation_repo":"dc-runner-rust","release_version":"v1","commit_sha":"0000000000000000000000000000000000000000","generated_at":"2026-02-20T00:00:00Z","lane_class":"required","overall_status":"pass","fresh_until":"2026-02-23T00:00:00Z","command_results":[],"artifact_refs":[]}"#;
-
-fn dcx(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dcx"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn valid_file_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("r.json"), REPORT).unwrap();
     let out = dcx(
-        &["validate", "--kind", "runner_status_report_v1", "r.json"],
         dir.path(),
+        &["validate", "--kind", "runner_status_report_v1", "r.json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
@@ -42,6 +35,7 @@ fn invalid_file_exits_1_with_the_located_error() {
     )
     .unwrap();
     let out = dcx(
+        dir.path(),
         &[
             "validate",
             "--kind",
@@ -49,7 +43,6 @@ fn invalid_file_exits_1_with_the_located_error() {
             "good.json",
             "bad.json",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -68,8 +61,8 @@ fn unknown_fields_warn_and_fail_under_strict() {
     )
     .unwrap();
     let out = dcx(
-        &["validate", "--kind", "runner_status_report_v1", "r.json"],
         dir.path(),
+        &["validate", "--kind", "runner_status_report_v1", "r.json"],
     );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -77,6 +70,7 @@ fn unknown_fields_warn_and_fail_under_strict() {
         "warning: r.json: /x: unknown field (not part of runner_status_report_v1); ignored\n"
     );
     let out = dcx(
+        dir.path(),
         &[
             "validate",
             "--strict",
@@ -84,7 +78,6 @@ fn unknown_fields_warn_and_fail_under_strict() {
             "runner_status_report_v1",
             "r.json",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -97,7 +90,7 @@ fn unknown_fields_warn_and_fail_under_strict() {
 #[test]
 fn unknown_kind_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dcx(&["validate", "--kind", "nope", "r.json"], dir.path());
+    let out = dcx(dir.path(), &["validate", "--kind", "nope", "r.json"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("invalid value 'nope' for '--kind <KIND>'"),
@@ -108,7 +101,7 @@ fn unknown_kind_is_a_usage_error() {
 
 #[test]
 fn list_names_every_document_type() {
-    let out = dcx(&["validate", "--list"], Path::new("."));
+    let out = dcx(Path::new("."), &["validate", "--list"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for kind in dcx_contracts::documents::ALL {
@@ -137,13 +130,13 @@ fn billion_laughs_is_refused_quickly_and_exits_1() {
     std::fs::write(dir.path().join("registry.yaml"), &text).unwrap();
     let started = std::time::Instant::now();
     let out = dcx(
+        dir.path(),
         &[
             "validate",
             "--kind",
             "runner_certification_registry_v1",
             "registry.yaml",
         ],
-        dir.path(),
     );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
@@ -170,6 +163,7 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     std::fs::write(dir.path().join("deep.yaml"), &nested).unwrap();
     std::fs::write(dir.path().join("deep.json"), &nested).unwrap();
     let out = dcx(
+        dir.path(),
         &[
             "validate",
             "--kind",
@@ -177,7 +171,6 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
             "deep.yaml",
             "deep.json",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
@@ -206,7 +199,7 @@ fn a_file_over_max_document_bytes_is_refused_and_the_flag_raises_the_cap() {
     let run = |cap: String| {
         let args = args(cap);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        dcx(&args, dir.path())
+        dcx(dir.path(), &args)
     };
     let out = run((size - 1).to_string());
     assert_eq!(out.status.code(), Some(1));
@@ -222,6 +215,7 @@ fn a_file_over_max_document_bytes_is_refused_and_the_flag_raises_the_cap() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Human sizes, and the flag may come before the subcommand (it is global).
     let out = dcx(
+        dir.path(),
         &[
             "--max-document-bytes",
             "1KiB",
@@ -230,7 +224,6 @@ fn a_file_over_max_document_bytes_is_refused_and_the_flag_raises_the_cap() {
             "runner_status_report_v1",
             "r.json",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run("16MB".to_owned());
@@ -246,7 +239,7 @@ fn a_file_over_max_document_bytes_is_refused_and_the_flag_raises_the_cap() {
 
 #[test]
 fn help_shows_every_cap_default() {
-    let help = |args: &[&str]| String::from_utf8_lossy(&dcx(args, Path::new(".")).stdout).into_owned();
+    let help = |args: &[&str]| String::from_utf8_lossy(&dcx(Path::new("."), args).stdout).into_owned();
     assert!(help(&["validate", "--help"]).contains("[default: 16MiB]"));
     let ingest = help(&["status", "ingest", "--help"]);
     for expected in [
@@ -273,27 +266,24 @@ fn help_shows_every_cap_default() {
     assert!(help(&["runs", "record", "--help"]).contains("[default: 64MiB]"));
 }
 
-/// `dcx <args>` with stdout a pipe whose reader is already gone.
-fn with_closed_pipe(args: &[&str], dir: &Path) -> Output {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
+/// `dcx <args>` in `dir` with `stdout`.
+fn with_stdout(args: &[&str], dir: &Path, stdout: Stdio) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dcx"))
         .args(args)
         .current_dir(dir)
-        .stdout(writer)
+        .stdout(stdout)
         .output()
         .unwrap()
 }
 
+/// `dcx <args>` with stdout a pipe whose reader is already gone.
+fn with_closed_pipe(args: &[&str], dir: &Path) -> Output {
+    with_stdout(args, dir, closed_pipe())
+}
+
 /// `dcx <args>` with stdout on a full disk.
 fn with_full_stdout(args: &[&str], dir: &Path) -> Output {
-    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_dcx"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(full)
-        .output()
-        .unwrap()
+    with_stdout(args, dir, dev_full())
 }
 
 #[test]
