@@ -334,7 +334,7 @@ fn the_kill_switch_refuses_with_its_own_exit_code_and_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "error: cannot read dash/runs/codemonkeys-dash/last_run.json: No such file or directory (os error 2)\n"
+        "error: dash/runs/codemonkeys-dash/last_run.json: product codemonkeys-dash has no run report yet, and its kill switch is kept in that report; nothing was changed. Let its first run finish (or stop it), then engage the switch\n"
     );
     assert_eq!(record(dir.path(), &[], "true").status.code(), Some(0));
 
