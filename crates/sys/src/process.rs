@@ -16,9 +16,13 @@
 //!   group, and a process that left the group (`setsid`) is out of reach of
 //!   every rule here; docs/SECURITY.md says so.
 //!
-//! The wait polls with a backoff (1 ms doubling to 25 ms) rather than
-//! installing a SIGCHLD handler: a library has no business replacing a
-//! process-wide signal disposition its host may rely on.
+//! The leader's exit is seen at once by a thread blocked in
+//! `waitid(WNOWAIT)` rather than by a SIGCHLD handler: a library has no
+//! business replacing a process-wide signal disposition its host may rely
+//! on. The token and the deadline are looked at every 25 ms.
+//!
+//! Give the child files (or inherited streams) for stdout and stderr, not
+//! pipes nobody reads: a full pipe would block it.
 
 use std::io;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::{Cancel, CancelReason};
 
-/// The longest pause between two looks at the child and the token.
+/// How often the token and the deadline are looked at while the child runs.
 const POLL: Duration = Duration::from_millis(25);
 
 /// How a supervised run is bounded.
@@ -131,11 +135,8 @@ fn watch(
     cancel: &Cancel,
     started: Instant,
 ) -> io::Result<(Termination, Duration)> {
-    let mut pause = Duration::from_millis(1);
+    let exit = ExitWatch::start(child)?;
     loop {
-        if let Some(code) = exited(child)? {
-            return Ok((code, started.elapsed()));
-        }
         let stop = if let Some(reason) = cancel.reason() {
             Some((Termination::Cancelled(reason.clone()), polite_signal(&reason)))
         } else if supervision
@@ -147,37 +148,30 @@ fn watch(
             None
         };
         if let Some((termination, signal)) = stop {
-            stop_leader(child, signal, supervision.grace)?;
+            stop_leader(child, &exit, signal, supervision.grace)?;
             return Ok((termination, started.elapsed()));
         }
-        let mut nap = pause;
+        // Woken at once by the leader's exit; otherwise at the next look
+        // at the token, or at the deadline.
+        let mut nap = POLL;
         if let Some(deadline) = supervision.deadline {
-            nap = nap.min(
-                deadline
-                    .saturating_sub(started.elapsed())
-                    .max(Duration::from_millis(1)),
-            );
+            nap = nap.min(deadline.saturating_sub(started.elapsed()));
         }
-        std::thread::sleep(nap);
-        pause = (pause * 2).min(POLL);
+        if let Some(ended) = exit.wait(child, nap)? {
+            return Ok((ended, started.elapsed()));
+        }
     }
 }
 
 /// Signals the group, waits up to `grace` for the leader, then kills the
 /// group; returns once the leader has exited (unreaped).
-fn stop_leader(child: &mut Child, signal: Stop, grace: Duration) -> io::Result<()> {
+fn stop_leader(child: &mut Child, exit: &ExitWatch, signal: Stop, grace: Duration) -> io::Result<()> {
     signal_group(child, signal);
-    let until = Instant::now() + grace;
-    while Instant::now() < until {
-        if exited(child)?.is_some() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    if exit.wait(child, grace)?.is_some() {
+        return Ok(());
     }
     signal_group(child, Stop::Kill);
-    while exited(child)?.is_none() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    while exit.wait(child, POLL)?.is_none() {}
     Ok(())
 }
 
@@ -199,6 +193,7 @@ fn polite_signal(reason: &CancelReason) -> Stop {
 mod os {
     use super::*;
     use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
+    use std::sync::mpsc;
 
     /// A group of its own (so stopping it stops everything it started),
     /// and on Linux SIGKILL when dcx dies.
@@ -227,21 +222,67 @@ mod os {
         }
     }
 
-    /// How the leader ended, if it has; it stays a zombie (unreaped) so
-    /// its pid and group id stay reserved.
-    pub(super) fn exited(child: &mut Child) -> io::Result<Option<Termination>> {
-        let pid = Pid::from_child(child);
-        let status = waitid(
-            WaitId::Pid(pid),
-            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
-        )?;
-        Ok(status.and_then(|status| {
-            if let Some(code) = status.exit_status() {
-                Some(Termination::Exited(code))
-            } else {
-                status.terminating_signal().map(Termination::Signaled)
+    /// Tells when the leader has exited, without reaping it, so its pid
+    /// and group id stay reserved while its group is swept. A thread
+    /// blocks in `waitid(WEXITED | WNOWAIT)`: the exit is seen at once, with
+    /// no polling and no SIGCHLD handler.
+    pub(super) struct ExitWatch {
+        rx: mpsc::Receiver<io::Result<Termination>>,
+        ended: std::cell::RefCell<Option<Termination>>,
+    }
+
+    impl ExitWatch {
+        pub(super) fn start(child: &Child) -> io::Result<Self> {
+            let pid = Pid::from_child(child);
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("dcx-sys-exit-watch".into())
+                .spawn(move || {
+                    let _ = tx.send(wait_unreaped(pid));
+                })?;
+            Ok(Self {
+                rx,
+                ended: std::cell::RefCell::new(None),
+            })
+        }
+
+        /// How the leader ended, waiting at most `timeout`; `None` while
+        /// it runs.
+        pub(super) fn wait(&self, _child: &mut Child, timeout: Duration) -> io::Result<Option<Termination>> {
+            if let Some(ended) = self.ended.borrow().clone() {
+                return Ok(Some(ended));
             }
-        }))
+            match self.rx.recv_timeout(timeout) {
+                Ok(result) => {
+                    let ended = result?;
+                    *self.ended.borrow_mut() = Some(ended.clone());
+                    Ok(Some(ended))
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    Err(io::Error::other("the exit watcher of the command stopped"))
+                }
+            }
+        }
+    }
+
+    fn wait_unreaped(pid: Pid) -> io::Result<Termination> {
+        loop {
+            match waitid(WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT) {
+                Ok(Some(status)) => {
+                    if let Some(code) = status.exit_status() {
+                        return Ok(Termination::Exited(code));
+                    }
+                    if let Some(signal) = status.terminating_signal() {
+                        return Ok(Termination::Signaled(signal));
+                    }
+                    // Neither: not an exit (cannot happen with EXITED only).
+                }
+                Ok(None) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub(super) fn signal_group(child: &mut Child, stop: Stop) {
@@ -298,9 +339,17 @@ mod os {
             if pid == leader {
                 continue;
             }
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            // One open and one read into a stack buffer: this runs after
+            // every command, so no size probe and no growing String. The
+            // fields needed sit well inside the first 512 bytes (comm is
+            // at most 64 bytes).
+            let mut buffer = [0u8; 512];
+            let Ok(length) = std::fs::File::open(entry.path().join("stat"))
+                .and_then(|mut file| std::io::Read::read(&mut file, &mut buffer))
+            else {
                 continue;
             };
+            let stat = String::from_utf8_lossy(&buffer[..length]);
             // `pid (comm) state ppid pgrp …`; comm may hold spaces and parens.
             let Some((_, rest)) = stat.rsplit_once(") ") else {
                 continue;
@@ -322,10 +371,26 @@ mod os {
 
     pub(super) fn isolate(_command: &mut Command) {}
 
-    pub(super) fn exited(child: &mut Child) -> io::Result<Option<Termination>> {
-        Ok(child
-            .try_wait()?
-            .map(|status| Termination::Exited(status.code().unwrap_or(1))))
+    /// Polls the child: elsewhere there is no waiting without reaping.
+    pub(super) struct ExitWatch;
+
+    impl ExitWatch {
+        pub(super) fn start(_child: &Child) -> io::Result<Self> {
+            Ok(Self)
+        }
+
+        pub(super) fn wait(&self, child: &mut Child, timeout: Duration) -> io::Result<Option<Termination>> {
+            let until = Instant::now() + timeout;
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(Some(Termination::Exited(status.code().unwrap_or(1))));
+                }
+                if Instant::now() >= until {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 
     pub(super) fn signal_group(child: &mut Child, _stop: Stop) {
@@ -337,7 +402,7 @@ mod os {
     }
 }
 
-use os::{end_group, exited, isolate, signal_group};
+use os::{ExitWatch, end_group, isolate, signal_group};
 
 /// The conventional name of a Unix signal (`SIGSEGV`), when it has one.
 pub fn signal_name(signal: i32) -> Option<&'static str> {
