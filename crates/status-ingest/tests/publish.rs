@@ -46,6 +46,13 @@ fn outcome(fixture: &Fixture, paths: &SetPaths, now: &str) -> IngestOutcome {
     dcx_status_ingest::ingest_blocking(&inputs, &fixture.settings(now), Arc::new(Silent))
 }
 
+/// One whole ingest at `now`, published under its lock.
+fn publish_at(fixture: &Fixture, paths: &SetPaths, now: &str) -> publish::Published {
+    let lock = lock_set(paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
+    let ran = outcome(fixture, paths, now);
+    lock.publish(&ran, &ran.markdown()).unwrap()
+}
+
 fn limits() -> LoadLimits {
     LoadLimits::default()
 }
@@ -142,10 +149,7 @@ fn a_file_given_twice_is_refused_however_it_is_spelled() {
 fn every_file_of_a_set_carries_one_set_id_that_follows_the_contents() {
     let fixture = fixture();
     let paths = set_paths(&fixture);
-    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
-    let ran = outcome(&fixture, &paths, "2026-11-21T00:00:00Z");
-    let published = lock.publish(&ran, &ran.markdown()).unwrap();
-    drop(lock);
+    let published = publish_at(&fixture, &paths, "2026-11-21T00:00:00Z");
     let id = published.set_id.clone();
     let a = &paths.artifacts;
     assert_eq!(
@@ -183,10 +187,7 @@ fn every_file_of_a_set_carries_one_set_id_that_follows_the_contents() {
 fn a_set_that_cannot_be_written_leaves_the_previous_one_and_no_temp_file() {
     let fixture = fixture();
     let paths = set_paths(&fixture);
-    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
-    let ran = outcome(&fixture, &paths, "2026-11-21T00:00:00Z");
-    lock.publish(&ran, &ran.markdown()).unwrap();
-    drop(lock);
+    publish_at(&fixture, &paths, "2026-11-21T00:00:00Z");
     let previous = read_set(&paths);
 
     // The state's directory cannot take a temp file (it is a file now),
@@ -236,15 +237,9 @@ fn a_set_that_cannot_be_written_leaves_the_previous_one_and_no_temp_file() {
 fn leftovers_are_swept_under_the_lock_and_a_mixed_set_is_reported() {
     let fixture = fixture();
     let paths = set_paths(&fixture);
-    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
-    let ran = outcome(&fixture, &paths, "2026-11-21T00:00:00Z");
-    let first = lock.publish(&ran, &ran.markdown()).unwrap();
-    drop(lock);
+    let first = publish_at(&fixture, &paths, "2026-11-21T00:00:00Z");
     let old_log = std::fs::read(&paths.artifacts.log_json).unwrap();
-    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
-    let ran = outcome(&fixture, &paths, "2026-11-22T00:00:00Z");
-    let second = lock.publish(&ran, &ran.markdown()).unwrap();
-    drop(lock);
+    let second = publish_at(&fixture, &paths, "2026-11-22T00:00:00Z");
 
     // What a writer killed between two renames leaves, and a temp file.
     std::fs::write(&paths.artifacts.log_json, &old_log).unwrap();
@@ -294,10 +289,7 @@ fn the_gate_waits_out_a_writer_before_calling_a_set_mixed() {
 
     let fixture = fixture();
     let paths = set_paths(&fixture);
-    let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
-    let ran = outcome(&fixture, &paths, "2026-11-21T00:00:00Z");
-    lock.publish(&ran, &ran.markdown()).unwrap();
-    drop(lock);
+    publish_at(&fixture, &paths, "2026-11-21T00:00:00Z");
     let old_log = std::fs::read(&paths.artifacts.log_json).unwrap();
     let settings = GateSettings {
         now: ts("2026-11-22T01:00:00Z"),
