@@ -8,7 +8,9 @@
 //! docs/PERFORMANCE.md); the exit status is 1 when a target is missed.
 
 mod bundle;
+mod ingest;
 mod runner;
+mod runs;
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -50,8 +52,8 @@ pub(crate) struct BenchArgs {
 pub(crate) fn run(root: &Path, args: &BenchArgs) -> ExitCode {
     let result = match args.target {
         Target::Runner => runner::run(root, args.iterations),
-        Target::Ingest => crate::bench_ingest::run(root),
-        Target::Runs => crate::bench_runs::run(root),
+        Target::Ingest => ingest::run(root),
+        Target::Runs => runs::run(root),
         Target::Bundle => bundle::run(root, 3),
     };
     match result {

@@ -17,8 +17,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
-mod bench_ingest;
-mod bench_runs;
 mod bundle;
 mod certify;
 mod ci;

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::bench::{Subject, measure_interleaved, millis};
+use super::{Subject, measure_interleaved, millis};
 
 const PRODUCTS: usize = 1_000;
 const RUNS_PER_PRODUCT: usize = 100;
@@ -30,7 +30,7 @@ const FLEET_ROUNDS: usize = 7;
 const RECORD_ROUNDS: usize = 200;
 
 pub(crate) fn run(root: &Path) -> Result<bool, String> {
-    let dcx = crate::bench::build_release(root, "dcx")?.join("dcx");
+    let dcx = super::build_release(root, "dcx")?.join("dcx");
     let scratch = Scratch::new()?;
 
     let fleet = scratch.path.join("fleet");

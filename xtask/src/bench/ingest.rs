@@ -54,7 +54,7 @@ pub(crate) fn run(root: &Path) -> Result<bool, String> {
     if !Path::new("/proc/self/stat").exists() {
         return Err("bench ingest reads /proc to measure memory and CPU; run it on Linux".to_owned());
     }
-    let dcx = crate::bench::build_release(root, "dcx")?.join("dcx");
+    let dcx = super::build_release(root, "dcx")?.join("dcx");
     let work = TempDir::create()?;
 
     eprintln!(
