@@ -1,12 +1,11 @@
 //! Project locks: install and install-check of the example base and
 //! implementation bundles, and the lock rows of the bad-input table.
 
-mod common;
-
+use crate::support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{Scenario, listing, pack_tree};
+use crate::support::{Scenario, listing, pack_tree};
 use dcx_bundle_overlay::Limits;
 use dcx_bundle_overlay::install::{InstallCheckError, InstallError, InstallRequest, install, install_check};
 use dcx_bundle_overlay::progress::NoProgress;
@@ -31,10 +30,10 @@ impl Workspace {
         let scenario = Scenario::example();
         let tree = scenario.path("tree");
         scenario.build(&tree).unwrap();
-        let packaged = common::package(&tree, &scenario.path("dist")).unwrap();
+        let packaged = support::package(&tree, &scenario.path("dist")).unwrap();
         let root = scenario.path("workspace");
         fs::create_dir_all(root.join("assets")).unwrap();
-        let base = pack_tree(&common::fixture_tree());
+        let base = pack_tree(&support::fixture_tree());
         fs::write(root.join("assets").join(BASE), &base).unwrap();
         fs::copy(&packaged.package, root.join("assets").join(IMPL)).unwrap();
         Self {

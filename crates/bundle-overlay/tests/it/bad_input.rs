@@ -3,12 +3,11 @@
 //! exact error and that nothing was written to `--out`, nor anything left
 //! beside it.
 
-mod common;
-
+use crate::support;
 use std::fs;
 use std::path::Path;
 
-use common::{Ops, Raw, Scenario, fixture_tree, listing, raw_tar_gz, tamper};
+use crate::support::{Ops, Raw, Scenario, fixture_tree, listing, raw_tar_gz, tamper};
 use dcx_bundle_overlay::Limits;
 use dcx_bundle_overlay::build::BuildError;
 use dcx_bundle_overlay::check::{CheckError, CheckRequest, Expected, package_check};
@@ -278,7 +277,7 @@ fn overlay_source_escaping_the_root_is_named() {
     let scenario = Scenario::example();
     let mut ops = Ops::example();
     ops.add[0].1 = "../base/secret.md";
-    let text = common::overlay_text("../base/x.tar.gz", &scenario.package_sha256, &ops);
+    let text = support::overlay_text("../base/x.tar.gz", &scenario.package_sha256, &ops);
     scenario.set_overlay(&text);
     let error = build_fails(&scenario);
     assert_eq!(
@@ -343,7 +342,7 @@ fn targets_listed_twice_or_reserved_are_named() {
         )],
         delete: vec!["payloads/dcx-example-core/README.md"],
     };
-    scenario.set_overlay(&common::overlay_text("x.tar.gz", &scenario.package_sha256, &ops));
+    scenario.set_overlay(&support::overlay_text("x.tar.gz", &scenario.package_sha256, &ops));
     let error = build_fails(&scenario);
     assert_eq!(
         error.to_string(),
@@ -361,7 +360,7 @@ fn targets_listed_twice_or_reserved_are_named() {
 /// written: the base package no longer matches its own manifest.
 fn drifted_base(edit: impl FnOnce(&Path)) -> Scenario {
     let dir = tempfile::tempdir().unwrap();
-    common::copy_tree(&fixture_tree(), dir.path());
+    support::copy_tree(&fixture_tree(), dir.path());
     edit(dir.path());
     Scenario::with_base(dir.path(), &Ops::example())
 }
@@ -445,7 +444,7 @@ fn tampered_package_member_is_named_by_package_check() {
     let tree = scenario.path("tree");
     let dist = scenario.path("dist");
     scenario.build(&tree).unwrap();
-    let packaged = common::package(&tree, &dist).unwrap();
+    let packaged = support::package(&tree, &dist).unwrap();
 
     // Tamper with one member and re-seal the checksum, as an attacker who
     // controls the download and the sidecar would.

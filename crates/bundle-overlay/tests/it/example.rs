@@ -6,11 +6,10 @@
 //! `DCX_BLESS=1` rewrites the committed base package, its sidecar and the
 //! overlay's pin after an intended change of the fixture tree or the packer.
 
-mod common;
-
+use crate::support;
 use std::fs;
 
-use common::{BASE_ID, bless, fixture_tree, now, pack_tree, repo_root};
+use crate::support::{BASE_ID, bless, fixture_tree, now, pack_tree, repo_root};
 use dcx_bundle_overlay::Limits;
 use dcx_bundle_overlay::build::{BuildRequest, build_impl};
 use dcx_bundle_overlay::check::{CheckRequest, Expected, StatementCheck, package_check};
@@ -113,7 +112,7 @@ fn example_builds_packages_and_checks_end_to_end() {
     );
     assert!(built.warnings.is_empty(), "{:?}", built.warnings);
 
-    let packaged = common::package(&tree, &dist).unwrap();
+    let packaged = support::package(&tree, &dist).unwrap();
     let report = package_check(
         &CheckRequest {
             package: &packaged.package,

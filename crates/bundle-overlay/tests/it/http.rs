@@ -2,17 +2,16 @@
 //! test starts and stops: success, redirects, a 404, an announced body over
 //! the cap, and a checksum mismatch.
 
-mod common;
-
+use crate::support;
 use std::fs;
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
 
+use crate::support::{Ops, Scenario, listing};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
-use common::{Ops, Scenario, listing};
 use dcx_bundle_overlay::Limits;
 use dcx_bundle_overlay::build::BuildError;
 use dcx_bundle_overlay::fetch::FetchError;
@@ -85,7 +84,7 @@ impl Drop for Server {
 fn scenario(path: &str) -> (Scenario, Server) {
     let scenario = Scenario::example();
     let server = Server::start(fs::read(&scenario.package).unwrap());
-    let text = common::overlay_text(&server.url(path), &scenario.package_sha256, &Ops::example());
+    let text = support::overlay_text(&server.url(path), &scenario.package_sha256, &Ops::example());
     scenario.set_overlay(&text);
     (scenario, server)
 }
@@ -170,7 +169,7 @@ fn bodies_over_the_cap_are_refused() {
 fn downloaded_checksum_mismatch_is_refused() {
     let (scenario, server) = scenario("/pkg.tar.gz");
     let wrong = sha256_bytes(b"pinned elsewhere");
-    scenario.set_overlay(&common::overlay_text(
+    scenario.set_overlay(&support::overlay_text(
         &server.url("/pkg.tar.gz"),
         &wrong,
         &Ops::example(),

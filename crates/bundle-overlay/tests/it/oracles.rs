@@ -4,13 +4,12 @@
 //! another TZ, umask and cwd is compared in `crates/cli/tests/bundle.rs`,
 //! which runs the binary.)
 
-mod common;
-
+use crate::support;
 use std::fs;
 use std::num::NonZeroUsize;
 use std::path::Path;
 
-use common::{Scenario, run_tool};
+use crate::support::{Scenario, run_tool};
 use dcx_bundle_overlay::package::{PackageRequest, package_impl};
 use dcx_bundle_overlay::progress::NoProgress;
 
@@ -31,7 +30,7 @@ fn build_and_package(scenario: &Scenario, dir: &Path, mtime: Option<u64>) -> Vec
         &PackageRequest {
             tree: &tree,
             out: &dir.join("dist"),
-            now: common::now(),
+            now: support::now(),
             source_date_epoch: mtime,
             threads: NonZeroUsize::new(2).unwrap(),
         },
@@ -180,7 +179,7 @@ fn the_same_inputs_give_the_same_bytes() {
     // Packaging again, now that the tree's build lock carries the package
     // digest, gives the same package.
     let tree = scenario.path("one/tree");
-    let again = common::package(&tree, &scenario.path("again")).unwrap();
+    let again = support::package(&tree, &scenario.path("again")).unwrap();
     assert!(fs::read(again.package).unwrap() == first);
 
     // And the thread count does not matter.
@@ -188,7 +187,7 @@ fn the_same_inputs_give_the_same_bytes() {
         &PackageRequest {
             tree: &tree,
             out: &scenario.path("single"),
-            now: common::now(),
+            now: support::now(),
             source_date_epoch: None,
             threads: NonZeroUsize::MIN,
         },
