@@ -1,14 +1,13 @@
 //! `verify`: the DESIGN.md vectors through the public API, tampering,
 //! drift against the registry, and the peers' certificates.
 
-mod support;
-
+use crate::support;
+use crate::support::specs;
 use dcx_certification::verify::{
     Finding, FindingKind, RegistryInput, Verification, verify_bytes, verify_file,
 };
 use dcx_contracts::certification::{CertificationRegistry, payload_sha256_of_value};
 use serde_json::Value;
-use support::specs;
 
 fn example(name: &str) -> std::path::PathBuf {
     specs()

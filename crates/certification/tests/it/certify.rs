@@ -1,14 +1,13 @@
 //! `certify` against the fixture adapter: a passing lane, and every row of
 //! the bad-input table with its exact error or check detail.
 
-mod support;
-
+use crate::support;
 use std::time::{Duration, Instant};
 
+use crate::support::{Scratch, assert_written_well, lane, repo_registry, rows};
 use dcx_certification::{CertifyError, certify, verdict_line};
 use dcx_contracts::certification::{CheckStatus, Verdict};
 use dcx_sys::Cancel;
-use support::{Scratch, assert_written_well, lane, repo_registry, rows};
 
 const RCERT: &str = "/specs/03_conformance/cases/core/runner_certification_core.spec.md";
 
