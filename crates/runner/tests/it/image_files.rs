@@ -3,16 +3,14 @@
 //! directly. The contract suite (`contract.rs`) runs against roots staged
 //! from the same manifests and plugins.
 
-mod support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{StagedImage, repo_root};
 use dcx_contracts::identity::EnvFile;
 use dcx_contracts::runner_platform::{is_command_name, is_core_command};
-use support::{StagedImage, repo_root};
 
 fn read(relative: &str) -> String {
     let path = repo_root().join(relative);

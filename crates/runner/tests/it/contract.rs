@@ -3,9 +3,7 @@
 //! docker/runner-example (see `support`). One test per clause of the issue's
 //! list; exit codes first, then the marker lines upstream's suite greps.
 
-mod support;
-
-use support::StagedImage;
+use crate::support::StagedImage;
 
 // --- Core commands ---------------------------------------------------------
 

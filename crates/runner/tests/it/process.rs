@@ -2,13 +2,12 @@
 //! program's own status and signals), the 126 status, and the JSON
 //! documents against their generated schemas and committed examples.
 
-mod support;
-
+use crate::support;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
+use crate::support::StagedImage;
 use serde_json::Value;
-use support::StagedImage;
 
 #[test]
 fn exec_replaces_the_runner_in_the_same_process() {
