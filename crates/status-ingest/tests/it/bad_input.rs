@@ -9,12 +9,10 @@
 //! the exit code, and in `config_errors_still_write_all_three_artifacts`
 //! below.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use dcx_status_ingest::ingest::IngestSettings;
-use support::*;
 
 const NOW: &str = "2026-02-20T12:00:00Z";
 const GENERATED: &str = "2026-02-20T00:00:00Z";

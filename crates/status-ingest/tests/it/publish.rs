@@ -3,16 +3,14 @@
 //! cannot be written leaving the previous one, and mixed sets detected.
 //! (The same with real `dcx` processes: crates/cli/tests/status_concurrency.rs.)
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support::*;
 use dcx_contracts::LoadLimits;
 use dcx_status_ingest::ingest::{ArtifactPaths, IngestInputs, IngestOutcome, Silent};
 use dcx_status_ingest::publish::{self, PublishError, SetError, SetPaths, lock_set};
 use dcx_sys::Wait;
-use support::*;
 
 fn fixture() -> Fixture {
     let fixture = Fixture::new(&[Lane::required("rust", "releases/rust.json")]);

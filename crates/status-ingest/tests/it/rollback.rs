@@ -7,11 +7,9 @@
 //! 72 h SLO); the older reports used here are still within the SLO, so
 //! without the state they would be fresh.
 
-mod support;
-
+use crate::support::*;
 use dcx_contracts::status::{FreshnessState, IngestErrorClass, IngestState, IngestStateLane, PolicyEffect};
 use dcx_contracts::{Format, from_str};
-use support::*;
 
 const FRESH_UNTIL: &str = "2026-12-31T00:00:00Z";
 

@@ -3,12 +3,10 @@
 //! refusals (local assets from remote metadata, servers asking for long
 //! pauses). All over a loopback server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use dcx_status_ingest::source::Token;
-use support::*;
 
 const NOW: &str = "2026-02-20T12:00:00Z";
 

@@ -22,11 +22,9 @@
 //! | rust, python report `fail` | exit 0 | rust `blocking_fail` is a breach: exit 1 |
 //! | `--max-age-hours 1` at 12 h | registry SLO wins | same, and the matrix records the SLO used |
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 fn repo_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
