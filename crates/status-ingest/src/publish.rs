@@ -4,11 +4,16 @@
 //! Many ingests may share one out directory (matrix jobs in CI, a cron
 //! ingest overlapping a manual one). The rules:
 //!
+//! - **Every file its own.** [`lock_set`] refuses a set whose state file is
+//!   also an artifact, or two of whose artifacts resolve to one file however
+//!   they are spelled (`out/./m.json`, a symlinked directory): one would
+//!   overwrite the other.
 //! - **One writer at a time.** [`lock_set`] takes an exclusive advisory lock
 //!   ([`LOCK_FILE`], `.dcx-ingest.lock`) in every directory the set is
-//!   written to, in sorted order, *before* the state file is read, and the
-//!   [`SetLock`] holds it until [`SetLock::publish`] has renamed the last
-//!   file. The state's read–modify–write (rollback detection reads the
+//!   written to, in sorted order, *before* the state file is read (the
+//!   ingest reads the state named by [`SetLock::inputs`], the one locked),
+//!   and the [`SetLock`] holds it until [`SetLock::publish`] has renamed the
+//!   last file. The state's read–modify–write (rollback detection reads the
 //!   previous state, the new state moves it forward) therefore never
 //!   interleaves with another ingest's: the second one waits (or, with
 //!   [`Wait::Fail`], stops with [`PublishError::Busy`]) and then reads the
@@ -45,7 +50,7 @@ use dcx_contracts::status::{IngestState, is_set_id};
 use dcx_contracts::{WriteError, atomic_write_set};
 use dcx_sys::{LockError, LockFile, LockMode, Wait};
 
-use crate::ingest::{ArtifactPaths, IngestOutcome};
+use crate::ingest::{ArtifactPaths, IngestInputs, IngestOutcome};
 
 /// The writers' lock, in each directory an ingest writes to (readers take
 /// it shared to wait out a writer).
@@ -314,6 +319,19 @@ impl SetLock {
     /// The set's files.
     pub fn paths(&self) -> &SetPaths {
         &self.paths
+    }
+
+    /// What an ingest into this set reads: `registry`, `catalog`, and the
+    /// state file this lock covers (none when the set has none). Taking the
+    /// state from the lock is what keeps its read–modify–write whole: the
+    /// ingest reads the state only while the set is locked, and
+    /// [`SetLock::publish`] writes it back, after the artifacts.
+    pub fn inputs(&self, registry: PathBuf, catalog: PathBuf) -> IngestInputs {
+        IngestInputs {
+            registry,
+            catalog,
+            state: self.paths.state.clone(),
+        }
     }
 
     /// Publishes `outcome` as one set under this lock: `markdown` (the
@@ -612,7 +630,174 @@ fn parent_of(path: &Path) -> &Path {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use dcx_contracts::Timestamp;
+
     use super::*;
+    use crate::ingest::{IngestSettings, Silent, ingest_blocking};
+    use crate::state::StateUpdate;
+
+    const NOW: &str = "2026-11-22T12:00:00Z";
+
+    fn set_in(dir: &Path) -> SetPaths {
+        SetPaths {
+            artifacts: ArtifactPaths::in_dir(&dir.join("out")),
+            state: Some(dir.join("state/ingest-state.json")),
+        }
+    }
+
+    fn lock(paths: &SetPaths) -> Result<SetLock, PublishError> {
+        lock_set(paths, Wait::Fail, &LoadLimits::default(), |_, _| {})
+    }
+
+    /// The ingest of `lock`'s inputs, its registry missing: a configuration
+    /// error, so valid documents without rows and no state update.
+    fn failed_ingest(lock: &SetLock, dir: &Path) -> IngestOutcome {
+        let inputs = lock.inputs(dir.join("no-registry.yaml"), dir.join("no-catalog.yaml"));
+        let settings = IngestSettings::at(Timestamp::parse(NOW).unwrap());
+        ingest_blocking(&inputs, &settings, Arc::new(Silent))
+    }
+
+    /// `outcome` with a state update for `path`.
+    fn with_state(mut outcome: IngestOutcome, path: &Path) -> IngestOutcome {
+        outcome.state = Some(StateUpdate {
+            path: path.to_path_buf(),
+            state: IngestState {
+                version: 1,
+                updated_at: Timestamp::parse(NOW).unwrap(),
+                set_id: None,
+                lanes: Vec::new(),
+            },
+            corrupt_aside: None,
+        });
+        outcome
+    }
+
+    #[test]
+    fn an_ingest_reads_the_state_file_the_lock_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = set_in(dir.path());
+        let held = lock(&paths).unwrap();
+        let inputs = held.inputs(PathBuf::from("r.yaml"), PathBuf::from("c.yaml"));
+        assert_eq!(inputs.state, paths.state);
+        assert_eq!(
+            (inputs.registry, inputs.catalog),
+            ("r.yaml".into(), "c.yaml".into())
+        );
+        drop(held);
+        let stateless = SetPaths { state: None, ..paths };
+        let inputs = lock(&stateless).unwrap().inputs("r.yaml".into(), "c.yaml".into());
+        assert_eq!(inputs.state, None);
+    }
+
+    #[test]
+    fn a_file_given_twice_is_refused_before_anything_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let paths = set_in(dir.path());
+
+        let state_is_the_log = SetPaths {
+            state: Some(paths.artifacts.log_json.clone()),
+            ..paths.clone()
+        };
+        let error = lock(&state_is_the_log).unwrap_err();
+        assert!(matches!(error, PublishError::StateClash { .. }), "{error}");
+
+        // The same file through another spelling of its directory.
+        std::fs::create_dir_all(&out).unwrap();
+        let state_through_dot = SetPaths {
+            state: Some(out.join(".").join(crate::ingest::LOG_JSON)),
+            ..paths.clone()
+        };
+        let error = lock(&state_through_dot).unwrap_err();
+        assert!(matches!(error, PublishError::StateClash { .. }), "{error}");
+
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&out, dir.path().join("link")).unwrap();
+            let mut md_through_link = paths.clone();
+            md_through_link.artifacts.matrix_md = dir.path().join("link").join(crate::ingest::LOG_JSON);
+            let error = lock(&md_through_link).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    PublishError::ArtifactClash {
+                        first: "the ingest log",
+                        second: "the Markdown matrix",
+                        ..
+                    }
+                ),
+                "{error}"
+            );
+        }
+        assert!(!out.join(LOCK_FILE).exists(), "a refused set locks nothing");
+        // And a set of distinct files is taken.
+        drop(lock(&paths).unwrap());
+        assert!(out.join(LOCK_FILE).exists());
+    }
+
+    #[test]
+    fn the_state_file_is_renamed_after_the_artifacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = set_in(dir.path());
+        let order: Vec<&str> = paths.members().into_iter().map(|(what, _)| what).collect();
+        assert_eq!(
+            order,
+            [
+                "the ingest log",
+                "the Markdown matrix",
+                "the matrix",
+                "the state file"
+            ]
+        );
+
+        let held = lock(&paths).unwrap();
+        let state = paths.state.clone().unwrap();
+        let outcome = with_state(failed_ingest(&held, dir.path()), &state);
+        let published = held.publish(&outcome, &outcome.markdown()).unwrap();
+        let artifacts = &paths.artifacts;
+        assert_eq!(
+            published.files,
+            [
+                artifacts.log_json.clone(),
+                artifacts.matrix_md.clone(),
+                artifacts.matrix_json.clone(),
+                state.clone()
+            ]
+        );
+        let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        assert_eq!(written["set_id"], published.set_id.as_str());
+    }
+
+    #[test]
+    fn a_configuration_error_leaves_the_state_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = set_in(dir.path());
+        let state = paths.state.clone().unwrap();
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        std::fs::write(&state, b"the previous state").unwrap();
+        let held = lock(&paths).unwrap();
+        let outcome = failed_ingest(&held, dir.path());
+        assert!(outcome.config_error.is_some());
+        assert!(outcome.state.is_none(), "a failed ingest has no state to write");
+        let published = held.publish(&outcome, &outcome.markdown()).unwrap();
+        assert!(!published.files.contains(&state));
+        assert_eq!(std::fs::read(&state).unwrap(), b"the previous state");
+    }
+
+    #[test]
+    fn a_state_other_than_the_locked_one_is_refused_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = set_in(dir.path());
+        let held = lock(&paths).unwrap();
+        let elsewhere = dir.path().join("elsewhere.json");
+        let outcome = with_state(failed_ingest(&held, dir.path()), &elsewhere);
+        let error = held.publish(&outcome, &outcome.markdown()).unwrap_err();
+        assert!(matches!(error, PublishError::StateNotLocked { .. }), "{error}");
+        assert!(!elsewhere.exists());
+        assert!(!paths.artifacts.matrix_json.exists());
+    }
 
     #[test]
     fn the_markdown_carries_its_set_id_on_its_last_line() {
