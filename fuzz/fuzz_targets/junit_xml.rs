@@ -2,12 +2,12 @@
 //! `test-report.json`. Whatever converts must serialize and summarize.
 #![no_main]
 
-use dcx_run_artifacts::record::convert;
+use dcx_run_artifacts::convert_junit;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(xml) = std::str::from_utf8(data) else { return };
-    match convert(xml) {
+    match convert_junit(xml) {
         Ok(report) => {
             serde_json::to_vec(&report).expect("a converted report serializes");
             assert!(!report.summary().is_empty());

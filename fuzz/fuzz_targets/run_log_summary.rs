@@ -3,10 +3,10 @@
 //! command prints.
 #![no_main]
 
-use dcx_run_artifacts::record::summary::detect;
+use dcx_run_artifacts::detect_summary;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let detected = detect(data).expect("reading from memory cannot fail");
+    let detected = detect_summary(data).expect("reading from memory cannot fail");
     drop(detected);
 });

@@ -37,7 +37,7 @@ impl fmt::Display for Severity {
 
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FindingKind {
+pub(crate) enum FindingKind {
     /// `Missing artifact: <path>` (contract §5): a report or evidence file
     /// that is not there.
     MissingArtifact,
@@ -60,7 +60,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// A stable identifier, used as a CSS hook and in tests.
-    pub fn slug(&self) -> &'static str {
+    pub(crate) fn slug(&self) -> &'static str {
         match self {
             FindingKind::MissingArtifact => "missing-artifact",
             FindingKind::InvalidArtifact => "invalid-artifact",
@@ -79,7 +79,7 @@ pub struct Finding {
     /// How much it matters.
     pub severity: Severity,
     /// What kind of problem it is.
-    pub kind: FindingKind,
+    pub(crate) kind: FindingKind,
     /// The artifact, relative to the dash directory.
     pub file: String,
     /// The message as Dash shows it, e.g. `Invalid artifact: /status: …`.
@@ -88,7 +88,7 @@ pub struct Finding {
 
 impl Finding {
     /// `Missing artifact: <file>`.
-    pub fn missing(severity: Severity, file: impl Into<String>) -> Self {
+    pub(crate) fn missing(severity: Severity, file: impl Into<String>) -> Self {
         let file = file.into();
         Self {
             severity,
@@ -100,7 +100,7 @@ impl Finding {
 
     /// `Invalid artifact: <pointer>: <message>`; the whole document is
     /// written `(document)`, as the contracts library does.
-    pub fn invalid(file: impl Into<String>, pointer: &str, message: impl fmt::Display) -> Self {
+    pub(crate) fn invalid(file: impl Into<String>, pointer: &str, message: impl fmt::Display) -> Self {
         let pointer = if pointer.is_empty() { "(document)" } else { pointer };
         Self {
             severity: Severity::Error,
@@ -113,7 +113,7 @@ impl Finding {
     /// `Unsupported schema version: <version>`. An error like the other two
     /// (the decision): this build cannot vouch for the artifact,
     /// although the card still shows what it could read.
-    pub fn unsupported_version(file: impl Into<String>, version: &str) -> Self {
+    pub(crate) fn unsupported_version(file: impl Into<String>, version: &str) -> Self {
         Self {
             severity: Severity::Error,
             kind: FindingKind::UnsupportedVersion,
@@ -188,7 +188,7 @@ fn findings_of(error: LoadError, file: &str) -> Vec<Finding> {
 
 /// Where a product on the dashboard came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductSource {
+pub(crate) enum ProductSource {
     /// An entry of `products.json`.
     Registry,
     /// A directory under `runs/`, shown because `products.json` could not be
@@ -198,7 +198,7 @@ pub enum ProductSource {
 
 /// A product as far as it could be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProductView {
+pub(crate) struct ProductView {
     /// The `product_id` as written (possibly empty or unsafe).
     pub product_id: String,
     /// The id, when it is a safe slug; only then are its runs looked up.
@@ -222,12 +222,12 @@ pub struct ProductView {
 impl ProductView {
     /// Whether the product is `active`: its missing evidence is an error,
     /// not a warning (upstream's `silverback_validate.py` rule).
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.status.as_deref() == Some("active")
     }
 
     /// The name to show: `display_name`, else the id.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self.display_name.as_deref() {
             Some(name) if !name.trim().is_empty() => name,
             _ => &self.product_id,
@@ -270,12 +270,12 @@ pub struct Fleet {
     /// Problems with `products.json` (fleet-level).
     pub findings: Vec<Finding>,
     /// The products, in registry order.
-    pub products: Vec<ProductView>,
+    pub(crate) products: Vec<ProductView>,
 }
 
 impl Fleet {
     /// Whether `products.json` has an error (missing, unreadable, invalid).
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 }
@@ -285,7 +285,7 @@ impl Fleet {
 /// When it is missing or not JSON, the products are discovered from the
 /// directories under `runs/`, so their cards still render under the
 /// fleet-level error.
-pub fn read_fleet(dash: &DashDir) -> Fleet {
+pub(crate) fn read_fleet(dash: &DashDir) -> Fleet {
     let mut findings = Vec::new();
     let mut products = Vec::new();
     match dash.read_document(&dash.products_file()) {
@@ -317,7 +317,7 @@ pub fn read_fleet(dash: &DashDir) -> Fleet {
 
 /// One evidence path of a run report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvidenceItem {
+pub(crate) struct EvidenceItem {
     /// The path as written, relative to the dash directory.
     pub path: String,
     /// Whether it stays inside the dash directory (lexically and through
@@ -329,7 +329,7 @@ pub struct EvidenceItem {
 
 /// The banana economy of a report, field by field.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BananaView {
+pub(crate) struct BananaView {
     /// `budget_tokens`.
     pub budget_tokens: Option<f64>,
     /// `spent_tokens`.
@@ -346,7 +346,7 @@ pub struct BananaView {
 
 /// The kill switch of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KillSwitchView {
+pub(crate) struct KillSwitchView {
     /// `enabled`.
     pub enabled: Option<bool>,
     /// `reason`.
@@ -355,7 +355,7 @@ pub struct KillSwitchView {
 
 /// The PR wave of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrWaveView {
+pub(crate) struct PrWaveView {
     /// `state`, as written.
     pub state: Option<String>,
     /// `open_prs`.
@@ -366,7 +366,7 @@ pub struct PrWaveView {
 
 /// A run report as far as it could be read.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunView {
+pub(crate) struct RunView {
     /// `schema_version`, as written.
     pub schema_version: Option<String>,
     /// `product_id`.
@@ -393,7 +393,7 @@ pub struct RunView {
 
 /// A product's `last_run.json`, read the Dash way.
 #[derive(Debug, Clone, Default)]
-pub struct RunArtifact {
+pub(crate) struct RunArtifact {
     /// Its problems; empty when it is valid and its evidence is present.
     pub findings: Vec<Finding>,
     /// What could be read; `None` when the file is missing or not a JSON
@@ -404,7 +404,7 @@ pub struct RunArtifact {
 /// Reads `runs/<product>/last_run.json` and checks it and its evidence.
 ///
 /// `active` raises missing evidence from a warning to an error.
-pub fn read_last_run(dash: &DashDir, product: &ProductId, active: bool) -> RunArtifact {
+pub(crate) fn read_last_run(dash: &DashDir, product: &ProductId, active: bool) -> RunArtifact {
     let file = DashDir::last_run_relative(product);
     let bytes = match dash.read_document(&dash.last_run_file(product)) {
         Ok(Some(bytes)) => bytes,

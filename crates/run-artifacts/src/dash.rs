@@ -45,13 +45,13 @@ pub const DEFAULT_HISTORY_LIMIT: usize = 10;
 #[derive(Debug, Clone)]
 pub struct Card {
     /// The product as `products.json` describes it.
-    pub product: ProductView,
+    pub(crate) product: ProductView,
     /// Its `last_run.json`; `None` when its id is unsafe and nothing was read.
-    pub run: Option<RunArtifact>,
+    pub(crate) run: Option<RunArtifact>,
     /// Its run directories, newest first.
-    pub history: Vec<String>,
+    pub(crate) history: Vec<String>,
     /// Why the history could not be listed, if it could not.
-    pub history_error: Option<String>,
+    pub(crate) history_error: Option<String>,
 }
 
 impl Card {
@@ -76,7 +76,7 @@ pub struct Page {
 }
 
 /// Reads the fleet and every product's report and history.
-pub fn collect(dash: &DashDir) -> Page {
+pub(crate) fn collect(dash: &DashDir) -> Page {
     let fleet = read_fleet(dash);
     let cards = fleet
         .products
@@ -106,7 +106,7 @@ pub fn collect(dash: &DashDir) -> Page {
 }
 
 /// Reads the dash directory and renders the page.
-pub fn render(dash: &DashDir, options: &RenderOptions) -> (Page, String) {
+pub(crate) fn render(dash: &DashDir, options: &RenderOptions) -> (Page, String) {
     let page = collect(dash);
     let html = render_page(&page, options);
     (page, html)
@@ -114,8 +114,7 @@ pub fn render(dash: &DashDir, options: &RenderOptions) -> (Page, String) {
 
 /// Renders and writes the page atomically to `out`.
 ///
-/// The directory of `out` is locked (the page lock of
-/// [`store`](crate::store)) from before the dash directory is read until
+/// The directory of `out` is locked (the page lock) from before the dash directory is read until
 /// the page is renamed into place, so concurrent renders write one after
 /// the other and the page left is the one rendered last, from the newest
 /// state; a reader only ever sees a whole page (atomic rename). Temp files
@@ -238,7 +237,7 @@ const DASH: &str = "—";
 
 /// Renders the page. Deterministic: the same page and options give the same
 /// bytes.
-pub fn render_page(page: &Page, options: &RenderOptions) -> String {
+pub(crate) fn render_page(page: &Page, options: &RenderOptions) -> String {
     let with_errors = page.cards.iter().filter(|c| c.has_errors()).count();
     let markup = html! {
         (DOCTYPE)

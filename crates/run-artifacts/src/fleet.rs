@@ -57,7 +57,7 @@ pub enum FleetError {
 }
 
 /// Loads and validates `products.json`; unknown fields come back as warnings.
-pub fn list(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
+pub fn list_products(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
     let loaded = dcx_contracts::load_with::<Products>(&dash.products_file(), dash.load_limits())?;
     Ok((loaded.document, loaded.warnings))
 }
@@ -68,7 +68,7 @@ pub fn list(dash: &DashDir) -> Result<(Products, Vec<Warning>), FleetError> {
 /// Refused, with nothing written: an unsafe id, a duplicate id, an invalid
 /// existing registry, or one with fields this build does not know (they
 /// would be lost).
-pub fn register(dash: &DashDir, product: Product, now: Timestamp) -> Result<Products, FleetError> {
+pub fn register_product(dash: &DashDir, product: Product, now: Timestamp) -> Result<Products, FleetError> {
     ProductId::parse(&product.product_id)?;
     let lock_failed = |source| FleetError::Lock {
         path: dash.root().to_path_buf(),
@@ -166,9 +166,9 @@ mod tests {
     fn register_creates_then_appends_and_refuses_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let dash = DashDir::new(dir.path().join("dash"));
-        register(&dash, product("codemonkeys-dash"), now()).unwrap();
-        register(&dash, product("spec-kit"), now()).unwrap();
-        let (registry, warnings) = list(&dash).unwrap();
+        register_product(&dash, product("codemonkeys-dash"), now()).unwrap();
+        register_product(&dash, product("spec-kit"), now()).unwrap();
+        let (registry, warnings) = list_products(&dash).unwrap();
         assert!(warnings.is_empty());
         assert_eq!(
             registry
@@ -182,7 +182,7 @@ mod tests {
         assert!(dash.stale_schemas().is_empty());
 
         let before = std::fs::read(dash.products_file()).unwrap();
-        let err = register(&dash, product("spec-kit"), now()).unwrap_err();
+        let err = register_product(&dash, product("spec-kit"), now()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -197,7 +197,7 @@ mod tests {
     fn unsafe_ids_and_invalid_products_are_refused_before_writing() {
         let dir = tempfile::tempdir().unwrap();
         let dash = DashDir::new(dir.path());
-        let err = register(&dash, product("../x"), now()).unwrap_err();
+        let err = register_product(&dash, product("../x"), now()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid product id \"../x\": use 1 to 64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
@@ -205,7 +205,7 @@ mod tests {
         let mut bad = product("ok");
         bad.sla_tier = Some(9);
         bad.display_name = " ".to_owned();
-        let err = register(&dash, bad, now()).unwrap_err();
+        let err = register_product(&dash, bad, now()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -228,17 +228,17 @@ mod tests {
     fn the_registry_is_written_last() {
         let dir = tempfile::tempdir().unwrap();
         let dash = DashDir::new(dir.path());
-        register(&dash, product("first"), now()).unwrap();
+        register_product(&dash, product("first"), now()).unwrap();
         let before = std::fs::read(dash.products_file()).unwrap();
         let schemas = dir.path().join("schemas");
         std::fs::remove_dir_all(&schemas).unwrap();
         // A file where the schemas directory goes: writing them fails.
         std::fs::write(&schemas, "in the way").unwrap();
-        register(&dash, product("second"), now()).unwrap_err();
+        register_product(&dash, product("second"), now()).unwrap_err();
         assert_eq!(std::fs::read(dash.products_file()).unwrap(), before);
 
         std::fs::remove_file(&schemas).unwrap();
-        register(&dash, product("second"), now()).unwrap();
+        register_product(&dash, product("second"), now()).unwrap();
         assert!(dash.stale_schemas().is_empty());
     }
 
@@ -248,7 +248,7 @@ mod tests {
         let dash = DashDir::new(dir.path());
         let text = r#"{"schema_version":"0.1","products":[],"owner_team":"core"}"#;
         std::fs::write(dash.products_file(), text).unwrap();
-        let err = register(&dash, product("a"), now()).unwrap_err();
+        let err = register_product(&dash, product("a"), now()).unwrap_err();
         assert!(matches!(&err, FleetError::UnknownFields { pointers, .. } if pointers == &["/owner_team"]));
         assert_eq!(std::fs::read_to_string(dash.products_file()).unwrap(), text);
     }
@@ -262,7 +262,7 @@ mod tests {
             r#"{"schema_version":"0.1","products":[{"product_id":"a","display_name":"A","owner":"o"}]}"#,
         )
         .unwrap();
-        let err = list(&dash).unwrap_err();
+        let err = list_products(&dash).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

@@ -136,7 +136,7 @@ impl GcPlan {
 
 /// Plans collection: locks the products, reads directories and
 /// `last_run.json` files, removes nothing.
-pub fn plan(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
+pub fn plan_gc(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
     if options.keep == 0 && !options.confirm_keep_zero {
         return Err(GcError::KeepZero);
     }
@@ -257,7 +257,7 @@ fn pinned_runs(dash: &DashDir, product: &ProductId) -> Result<Vec<(String, Prote
     Ok(pinned)
 }
 
-/// The outcome of [`execute`].
+/// The outcome of [`execute_gc`].
 #[derive(Debug, Default)]
 pub struct GcOutcome {
     /// Removed run directories.
@@ -274,7 +274,7 @@ pub struct GcOutcome {
 /// Removes what `plan` lists, under its locks, then sweeps leftovers. A
 /// failure does not stop the others; each is reported. A directory that is
 /// already gone is not one.
-pub fn execute(dash: &DashDir, plan: GcPlan) -> GcOutcome {
+pub fn execute_gc(dash: &DashDir, plan: GcPlan) -> GcOutcome {
     let mut outcome = GcOutcome::default();
     for product in &plan.products {
         for run in &product.remove {
@@ -352,7 +352,7 @@ mod tests {
     #[test]
     fn keeps_the_newest_n_and_never_touches_files_or_other_directories() {
         let (_dir, dash) = dash_with_runs("p", 5, Some(r#"{"run_id":"run_20251205_000000"}"#));
-        let plan = plan(&dash, &options(2)).unwrap();
+        let plan = plan_gc(&dash, &options(2)).unwrap();
         assert_eq!(
             plan.products[0].remove,
             [
@@ -363,7 +363,7 @@ mod tests {
         );
         assert!(plan.products[0].protected.is_empty());
         assert_eq!(names(&dash, "p").len(), 8, "planning removes nothing");
-        let outcome = execute(&dash, plan);
+        let outcome = execute_gc(&dash, plan);
         assert_eq!(outcome.removed.len(), 3);
         assert!(outcome.failed.is_empty());
         assert_eq!(
@@ -386,11 +386,11 @@ mod tests {
         let (_dir, dash) = dash_with_runs("p", 4, Some(report));
         let mut opts = options(0);
         assert_eq!(
-            plan(&dash, &opts).unwrap_err().to_string(),
+            plan_gc(&dash, &opts).unwrap_err().to_string(),
             "--keep 0 would remove every run but the one last_run.json points to; pass --all to confirm, or keep at least 1"
         );
         opts.confirm_keep_zero = true;
-        let plan = plan(&dash, &opts).unwrap();
+        let plan = plan_gc(&dash, &opts).unwrap();
         assert_eq!(
             plan.products[0].protected,
             [
@@ -411,11 +411,11 @@ mod tests {
             3,
             Some(r#"{"schema_version":"0.2","run_id":"run_20251201_000000"}"#),
         );
-        let plan = plan(&dash, &options(1)).unwrap();
+        let plan = plan_gc(&dash, &options(1)).unwrap();
         assert_eq!(plan.products[0].remove, ["run_20251202_000000"]);
 
         let (_dir, dash) = dash_with_runs("p", 3, Some("{broken"));
-        let plan = super::plan(&dash, &options(1)).unwrap();
+        let plan = super::plan_gc(&dash, &options(1)).unwrap();
         assert!(plan.products.is_empty());
         assert_eq!(
             plan.skipped[0].reason,
@@ -429,13 +429,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("runs/q/run_20251201_000000")).unwrap();
         let mut opts = options(1);
         opts.product = Some(product("q"));
-        let plan = plan(&dash, &opts).unwrap();
+        let plan = plan_gc(&dash, &opts).unwrap();
         assert_eq!(plan.products.len(), 1);
         assert_eq!(plan.removals(), 0);
 
         opts.product = Some(product("nope"));
         assert_eq!(
-            super::plan(&dash, &opts).unwrap_err().to_string(),
+            super::plan_gc(&dash, &opts).unwrap_err().to_string(),
             format!(
                 "product not found: {} does not exist",
                 dir.path().join("runs/nope").display()
@@ -443,7 +443,7 @@ mod tests {
         );
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(
-            super::plan(&DashDir::new(empty.path()), &options(1)),
+            super::plan_gc(&DashDir::new(empty.path()), &options(1)),
             Err(GcError::NoRunsDir { .. })
         ));
     }
@@ -462,7 +462,7 @@ mod tests {
         std::fs::write(root.join("run_20251203_000000").join(store::RECORDING_MARKER), "").unwrap();
         std::fs::write(root.join(".dcx-tmp-killed"), "half").unwrap();
 
-        let plan = plan(&dash, &options(1)).unwrap();
+        let plan = plan_gc(&dash, &options(1)).unwrap();
         let p = &plan.products[0];
         assert_eq!(p.in_flight, ["run_20251204_000000"]);
         assert_eq!(p.abandoned, ["run_20251203_000000"]);
@@ -476,7 +476,7 @@ mod tests {
             store::try_lock_dir(&root).unwrap().is_none(),
             "the plan holds the product lock"
         );
-        let outcome = execute(&dash, plan);
+        let outcome = execute_gc(&dash, plan);
         assert_eq!(outcome.removed, [root.join("run_20251203_000000")]);
         assert_eq!(outcome.swept, [root.join(".dcx-tmp-killed")]);
         assert!(store::try_lock_dir(&root).unwrap().is_some(), "released");
@@ -485,12 +485,12 @@ mod tests {
         // `--keep 0 --all` while it is recorded: still there.
         let mut all = options(0);
         all.confirm_keep_zero = true;
-        let outcome = execute(&dash, super::plan(&dash, &all).unwrap());
+        let outcome = execute_gc(&dash, super::plan_gc(&dash, &all).unwrap());
         assert_eq!(outcome.removed, [root.join("run_20251202_000000")]);
         assert!(in_flight.is_dir());
         drop(recorder);
         // Its recorder is gone, the marker stayed: now it goes.
-        let outcome = execute(&dash, super::plan(&dash, &all).unwrap());
+        let outcome = execute_gc(&dash, super::plan_gc(&dash, &all).unwrap());
         assert_eq!(outcome.removed, std::slice::from_ref(&in_flight));
     }
 }

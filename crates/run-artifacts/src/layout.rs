@@ -11,23 +11,23 @@ use dcx_contracts::documents;
 use dcx_contracts::run_artifacts::is_product_slug;
 
 /// The fleet registry, at the top of the dash directory.
-pub const PRODUCTS_FILE: &str = "products.json";
+pub(crate) const PRODUCTS_FILE: &str = "products.json";
 /// Where the JSON Schemas of the two documents go.
-pub const SCHEMAS_DIR: &str = "schemas";
+pub(crate) const SCHEMAS_DIR: &str = "schemas";
 /// The directory holding one directory per product.
-pub const RUNS_DIR: &str = "runs";
+pub(crate) const RUNS_DIR: &str = "runs";
 /// A product's latest run report, in `runs/<product_id>/`.
-pub const LAST_RUN_FILE: &str = "last_run.json";
+pub(crate) const LAST_RUN_FILE: &str = "last_run.json";
 /// A run's output. The contract's name, whatever the test runner is.
 pub const LOG_FILE: &str = "pytest_output.log";
 /// A run's structured test results (from `--junit`).
-pub const TEST_REPORT_FILE: &str = "test-report.json";
+pub(crate) const TEST_REPORT_FILE: &str = "test-report.json";
 /// A run's UI proof.
-pub const SCREENSHOT_FILE: &str = "screenshot.png";
+pub(crate) const SCREENSHOT_FILE: &str = "screenshot.png";
 /// A run's additional evidence files.
-pub const EVIDENCE_DIR: &str = "evidence";
+pub(crate) const EVIDENCE_DIR: &str = "evidence";
 /// Run directories start with this; GC considers nothing else.
-pub const RUN_DIR_PREFIX: &str = "run_";
+pub(crate) const RUN_DIR_PREFIX: &str = "run_";
 /// The rendered dashboard, by default.
 pub const INDEX_FILE: &str = "index.html";
 
@@ -111,14 +111,14 @@ impl DashDir {
     }
 
     /// The size cap on the documents read from it.
-    pub fn load_limits(&self) -> &LoadLimits {
+    pub(crate) fn load_limits(&self) -> &LoadLimits {
         &self.limits
     }
 
     /// The bytes of a document of the dash directory, `None` when it does
     /// not exist; refused unread over [`DashDir::load_limits`]. The error is
     /// the text of a finding about the file.
-    pub fn read_document(&self, path: &Path) -> Result<Option<Vec<u8>>, String> {
+    pub(crate) fn read_document(&self, path: &Path) -> Result<Option<Vec<u8>>, String> {
         match read_bounded(path, self.limits.max_bytes) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(LoadError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -142,7 +142,7 @@ impl DashDir {
     }
 
     /// `runs/`.
-    pub fn runs_dir(&self) -> PathBuf {
+    pub(crate) fn runs_dir(&self) -> PathBuf {
         self.root.join(RUNS_DIR)
     }
 
@@ -158,20 +158,20 @@ impl DashDir {
 
     /// `runs/<product_id>/last_run.json` relative to the dash directory, as
     /// messages and badges name it.
-    pub fn last_run_relative(product: &ProductId) -> String {
+    pub(crate) fn last_run_relative(product: &ProductId) -> String {
         format!("{RUNS_DIR}/{product}/{LAST_RUN_FILE}")
     }
 
     /// The dash-relative path of a file in a run directory, as evidence
     /// paths are written: `runs/<product_id>/<run_id>/<file>`.
-    pub fn run_file_relative(product: &ProductId, run_id: &str, file: &str) -> String {
+    pub(crate) fn run_file_relative(product: &ProductId, run_id: &str, file: &str) -> String {
         format!("{RUNS_DIR}/{product}/{run_id}/{file}")
     }
 
     /// The run directories of a product (real directories whose name starts
     /// with `run_`), newest first: run ids sort by time as plain strings.
     /// A product without a directory has no runs.
-    pub fn run_ids(&self, product: &ProductId) -> io::Result<Vec<String>> {
+    pub(crate) fn run_ids(&self, product: &ProductId) -> io::Result<Vec<String>> {
         let mut runs = Vec::new();
         let entries = match std::fs::read_dir(self.product_dir(product)) {
             Ok(entries) => entries,
@@ -198,7 +198,7 @@ impl DashDir {
     /// The product directories under `runs/` whose names are valid product
     /// ids, sorted. Entries that are not directories or not slugs are left
     /// out (`validate` reports them).
-    pub fn product_dirs(&self) -> io::Result<Vec<ProductId>> {
+    pub(crate) fn product_dirs(&self) -> io::Result<Vec<ProductId>> {
         let mut products = Vec::new();
         for entry in std::fs::read_dir(self.runs_dir())? {
             let entry = entry?;
@@ -218,7 +218,7 @@ impl DashDir {
     ///
     /// This is the lexical check; [`DashDir::contains`] is the one that also
     /// sees symlinks.
-    pub fn resolve(&self, relative: &str) -> Result<PathBuf, UnsafePath> {
+    pub(crate) fn resolve(&self, relative: &str) -> Result<PathBuf, UnsafePath> {
         let unsafe_path = |reason| UnsafePath {
             path: relative.to_owned(),
             reason,
@@ -249,7 +249,7 @@ impl DashDir {
 
     /// Whether `path`, with every symlink followed, is inside the dash
     /// directory. False when either cannot be resolved (e.g. does not exist).
-    pub fn contains(&self, path: &Path) -> bool {
+    pub(crate) fn contains(&self, path: &Path) -> bool {
         match (self.root.canonicalize(), path.canonicalize()) {
             (Ok(root), Ok(target)) => target.starts_with(root),
             _ => false,
@@ -258,7 +258,7 @@ impl DashDir {
 
     /// Writes `schemas/products.schema.json` and `schemas/last_run.schema.json`
     /// (the schemas this build reads) when they are missing or differ.
-    pub fn write_schemas(&self) -> Result<(), WriteError> {
+    pub(crate) fn write_schemas(&self) -> Result<(), WriteError> {
         for (file, id) in SCHEMA_FILES {
             let Some(kind) = documents::by_id(id) else {
                 continue;
@@ -274,7 +274,7 @@ impl DashDir {
 
     /// The schema files under `schemas/` that are missing or differ from the
     /// schemas this build reads, dash-relative.
-    pub fn stale_schemas(&self) -> Vec<String> {
+    pub(crate) fn stale_schemas(&self) -> Vec<String> {
         SCHEMA_FILES
             .iter()
             .filter(|(file, id)| {
@@ -296,7 +296,7 @@ fn holds_exactly(path: &Path, expected: &[u8]) -> bool {
 /// A dash-relative path that would leave the dash directory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("refusing path {path:?}: {reason}; paths must be relative to the dash directory and stay inside it")]
-pub struct UnsafePath {
+pub(crate) struct UnsafePath {
     /// The path as given.
     pub path: String,
     /// Why it was refused.

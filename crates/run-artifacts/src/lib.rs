@@ -3,33 +3,36 @@
 //! and the Dash dashboard.
 //!
 //! Everything lives under one *dash directory* laid out as the contract's §1
-//! says ([`layout`]):
+//! says ([`DashDir`]):
 //!
 //! ```text
 //! dash/
-//! ├── products.json                 fleet registry       (fleet)
-//! ├── schemas/*.schema.json         generated schemas    (layout)
-//! ├── index.html                    the dashboard        (dash)
+//! ├── products.json                 fleet registry       (register_product)
+//! ├── schemas/*.schema.json         generated schemas    (register_product)
+//! ├── index.html                    the dashboard        (render_to_file)
 //! └── runs/<product_id>/
 //!     ├── last_run.json             latest run report    (record)
-//!     └── run_<…>/                  one run's evidence   (record, gc)
+//!     └── run_<…>/                  one run's evidence   (record, execute_gc)
 //!         ├── pytest_output.log
 //!         ├── test-report.json
 //!         ├── screenshot.png
 //!         └── evidence/
 //! ```
 //!
-//! - [`fleet`] registers products in `products.json`;
-//! - [`record`] runs a test command as a real process under its time budget,
-//!   honours the product's kill switch, and writes `last_run.json`;
-//! - [`gc`] prunes old run directories without ever touching `last_run.json`
-//!   or the run it points to;
-//! - [`artifact`] reads artifacts "the Dash way": a bad file becomes a
-//!   [`artifact::Finding`] and a best-effort view, never a failure of the
-//!   whole fleet; [`validate`] and [`dash`] are built on it;
-//! - [`serve`] (feature `serve`) serves the dashboard and its evidence files;
-//! - [`store`] is how many writers share one dash directory: the locks and
-//!   their order, the marker of a run in flight, the sweep of leftovers.
+//! | operation | entry point |
+//! |---|---|
+//! | `fleet register` / `fleet list`: `products.json` | [`register_product`], [`list_products`] |
+//! | `runs record`: the test command as a real process under its time budget and the product's kill switch, then `last_run.json` | [`record`] |
+//! | `runs kill-switch` | [`set_kill_switch`] |
+//! | `runs gc`: prune old run directories, never `last_run.json` or the run it points to | [`plan_gc`], [`execute_gc`] |
+//! | `runs validate`: every artifact checked | [`validate`] |
+//! | `dash render` / `dash serve` (feature `serve`) | [`render_to_file`], `serve` |
+//!
+//! Artifacts are read "the Dash way": a bad file becomes a [`Finding`] and a
+//! best-effort view, never a failure of the whole fleet; validation and the
+//! dashboard are built on that one reader. Many writers may share one dash
+//! directory: each step takes an advisory lock on a directory of the layout
+//! (fleet, product, run, page), always in the same order.
 //!
 //! Like every dcx library this crate never prints, exits, reads the clock or
 //! the environment: callers pass a [`Clock`], a [`dcx_sys::Cancel`] and
@@ -37,17 +40,28 @@
 
 #![deny(missing_docs)]
 
-pub mod artifact;
-pub mod clock;
-pub mod dash;
-pub mod fleet;
-pub mod gc;
-pub mod layout;
-pub mod record;
+mod artifact;
+mod clock;
+mod dash;
+mod fleet;
+mod gc;
+mod layout;
+mod record;
 #[cfg(feature = "serve")]
-pub mod serve;
-pub mod store;
-pub mod validate;
+mod serve;
+mod store;
+mod validate;
 
+pub use artifact::{Finding, Fleet, Severity};
 pub use clock::Clock;
-pub use layout::{DashDir, InvalidProductId, ProductId};
+pub use dash::{Card, DEFAULT_HISTORY_LIMIT, Page, RenderOptions, link_prefix, render_to_file};
+pub use fleet::{FleetError, list_products, register_product};
+pub use gc::{DEFAULT_KEEP, GcError, GcOptions, GcOutcome, GcPlan, Protection, execute_gc, plan_gc};
+pub use layout::{DashDir, INDEX_FILE, InvalidProductId, LOG_FILE, ProductId};
+pub use record::{
+    DEFAULT_MAX_JUNIT_BYTES, DetectedSummary, JunitError, RecordError, RecordRequest, Recorded, RunEnding,
+    TestReport, convert_junit, detect_summary, record, set_kill_switch,
+};
+#[cfg(feature = "serve")]
+pub use serve::{ServeConfig, serve};
+pub use validate::{ProductFindings, Validation, validate};

@@ -49,7 +49,7 @@ impl std::fmt::Debug for ServeConfig {
 
 /// The routes: `/` and `/index.html` render the dashboard, anything else is
 /// a file of the dash directory.
-pub fn router(config: ServeConfig) -> Router {
+pub(crate) fn router(config: ServeConfig) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))

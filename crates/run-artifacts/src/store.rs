@@ -55,7 +55,7 @@ use crate::layout::{DashDir, EVIDENCE_DIR, ProductId};
 /// The file in a run directory that says its run is being recorded: written
 /// with the run lock held at allocation, removed once the report is
 /// written. Left behind (with its lock free) by a recorder that was killed.
-pub const RECORDING_MARKER: &str = ".dcx-recording";
+pub(crate) const RECORDING_MARKER: &str = ".dcx-recording";
 
 /// A held lock on a directory; released when dropped or when the process
 /// dies.

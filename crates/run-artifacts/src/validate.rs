@@ -31,7 +31,7 @@ pub struct Validation {
 
 impl Validation {
     /// Every finding, fleet first.
-    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.fleet
             .iter()
             .chain(self.products.iter().flat_map(|p| &p.findings))

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use dcx_contracts::Timestamp;
-use dcx_run_artifacts::artifact::Severity;
-use dcx_run_artifacts::dash::{self, DEFAULT_HISTORY_LIMIT, RenderOptions};
-use dcx_run_artifacts::layout::INDEX_FILE;
-use dcx_run_artifacts::serve::{ServeConfig, serve};
-use dcx_run_artifacts::{Clock, DashDir};
+use dcx_run_artifacts::{
+    Clock, DEFAULT_HISTORY_LIMIT, DashDir, INDEX_FILE, RenderOptions, ServeConfig, Severity, link_prefix,
+    render_to_file, serve,
+};
 
 use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
 
@@ -82,9 +81,9 @@ fn run_render(dash: &DashDir, args: RenderArgs) -> ExitCode {
     let options = RenderOptions {
         now: Timestamp::from_jiff(SystemClock::new(args.now).now()),
         history_limit: args.history,
-        link_prefix: dash::link_prefix(dash.root(), &out),
+        link_prefix: link_prefix(dash.root(), &out),
     };
-    let page = match dash::render_to_file(dash, &options, &out) {
+    let page = match render_to_file(dash, &options, &out) {
         Ok(page) => page,
         Err(e) => return usage_error(e),
     };

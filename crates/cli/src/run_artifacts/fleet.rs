@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use dcx_contracts::Timestamp;
 use dcx_contracts::run_artifacts::{Criticality, Product, ProductStatus};
-use dcx_run_artifacts::fleet;
+use dcx_run_artifacts::{list_products, register_product};
 
 use super::{DashDirArg, count, parse_now, usage_error};
 
@@ -133,7 +133,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
                 schedule_path: register.schedule_path,
                 enabled: register.disabled.then_some(false),
             };
-            match fleet::register(&dash, product, now) {
+            match register_product(&dash, product, now) {
                 Ok(registry) => {
                     outln!(
                         "registered {id} in {} ({})",
@@ -145,7 +145,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
                 Err(e) => usage_error(e),
             }
         }
-        FleetCommand::List => match fleet::list(&dash) {
+        FleetCommand::List => match list_products(&dash) {
             Ok((registry, warnings)) => {
                 for warning in warnings {
                     errln!("warning: {}: {warning}", dash.products_file().display());

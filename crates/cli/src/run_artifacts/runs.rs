@@ -8,11 +8,10 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use dcx_contracts::Timestamp;
 use dcx_contracts::run_artifacts::{KillSwitch, RunStatus};
-use dcx_run_artifacts::artifact::Severity;
-use dcx_run_artifacts::gc::{self, DEFAULT_KEEP, GcOptions, Protection};
-use dcx_run_artifacts::record::{self, RecordError, RecordRequest, RunEnding};
-use dcx_run_artifacts::validate::validate;
-use dcx_run_artifacts::{DashDir, ProductId};
+use dcx_run_artifacts::{
+    DEFAULT_KEEP, DashDir, GcOptions, LOG_FILE, ProductId, Protection, RecordError, RecordRequest, RunEnding,
+    Severity, execute_gc, plan_gc, record, set_kill_switch, validate,
+};
 use dcx_sys::{Cancel, CancelReason};
 
 use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
@@ -202,7 +201,7 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         override_kill_switch: args.override_kill_switch,
     };
     let clock = SystemClock::new(args.now);
-    let recorded = match record::record(dash, &request, &clock, &cancel) {
+    let recorded = match record(dash, &request, &clock, &cancel) {
         Ok(recorded) => recorded,
         Err(e @ RecordError::KillSwitch { .. }) => {
             errln!("error: {e}");
@@ -226,13 +225,7 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         recorded.run_id,
         report.summary
     );
-    outln!(
-        "log: {}",
-        recorded
-            .run_dir
-            .join(dcx_run_artifacts::layout::LOG_FILE)
-            .display()
-    );
+    outln!("log: {}", recorded.run_dir.join(LOG_FILE).display());
     if recorded.published {
         outln!("report: {}", dash.last_run_file(&request.product).display());
     } else {
@@ -261,7 +254,7 @@ fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> ExitCode {
         enabled: args.on && !args.off,
         reason: args.reason.unwrap_or_default(),
     };
-    match record::set_kill_switch(dash, &product, switch) {
+    match set_kill_switch(dash, &product, switch) {
         Ok(report) if report.kill_switch.enabled => {
             outln!("kill switch engaged for {product}: {}", report.kill_switch.reason);
             ExitCode::SUCCESS
@@ -284,7 +277,7 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
         product,
         confirm_keep_zero: args.all,
     };
-    let plan = match gc::plan(dash, &options) {
+    let plan = match plan_gc(dash, &options) {
         Ok(plan) => plan,
         Err(e) => return usage_error(e),
     };
@@ -329,7 +322,7 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let products = plan.products.len();
-    let outcome = gc::execute(dash, plan);
+    let outcome = execute_gc(dash, plan);
     for (path, error) in &outcome.failed {
         errln!("error: cannot remove {}: {error}", path.display());
     }
@@ -401,7 +394,7 @@ mod tests {
     fn junit_cap_default_in_help_is_the_library_default() {
         assert_eq!(
             crate::size::parse_size("64MiB"),
-            Ok(dcx_run_artifacts::record::DEFAULT_MAX_JUNIT_BYTES)
+            Ok(dcx_run_artifacts::DEFAULT_MAX_JUNIT_BYTES)
         );
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// The `schema_version` of `test-report.json`, in step with the other
 /// run artifacts.
-pub const TEST_REPORT_SCHEMA_VERSION: &str = "0.1";
+pub(super) const TEST_REPORT_SCHEMA_VERSION: &str = "0.1";
 
 /// A failure's text beyond this many bytes is cut (stack traces can be
 /// huge; the full text stays in the run's log).
@@ -23,18 +23,18 @@ const MAX_DETAILS: usize = 8 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestReport {
     /// Always [`TEST_REPORT_SCHEMA_VERSION`].
-    pub schema_version: String,
+    pub(crate) schema_version: String,
     /// What it was converted from: `junit`.
-    pub source_format: String,
+    pub(crate) source_format: String,
     /// All suites together.
-    pub totals: Totals,
+    pub(crate) totals: Totals,
     /// The suites, in document order (nested suites flattened).
-    pub suites: Vec<Suite>,
+    pub(crate) suites: Vec<Suite>,
 }
 
 /// Test counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Test cases.
     pub tests: u64,
     /// Passed.
@@ -74,7 +74,7 @@ impl Totals {
 
 /// A `<testsuite>`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Suite {
+pub(crate) struct Suite {
     /// Its `name` (empty when absent).
     pub name: String,
     /// Its counts.
@@ -85,7 +85,7 @@ pub struct Suite {
 
 /// A `<testcase>`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Case {
+pub(crate) struct Case {
     /// Its `name`.
     pub name: String,
     /// Its `classname`, when present.
@@ -107,7 +107,7 @@ pub struct Case {
 /// A test case's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
+pub(crate) enum CaseStatus {
     /// No failure, error or skip element.
     Passed,
     /// `<failure>`.
@@ -132,7 +132,7 @@ pub struct JunitError {
 
 /// Converts JUnit XML (a `<testsuites>` or a single `<testsuite>` root) to a
 /// [`TestReport`].
-pub fn convert(xml: &str) -> Result<TestReport, JunitError> {
+pub fn convert_junit(xml: &str) -> Result<TestReport, JunitError> {
     let mut reader = Reader::from_str(xml);
     let mut parser = Parser::default();
     let mut saw_root = false;
@@ -405,7 +405,7 @@ E       AssertionError</failure>
 
     #[test]
     fn converts_pytest_junit() {
-        let report = convert(PYTEST_JUNIT).unwrap();
+        let report = convert_junit(PYTEST_JUNIT).unwrap();
         insta::assert_json_snapshot!(report);
         assert_eq!(report.summary(), "junit: 1 passed, 1 failed, 1 errors, 1 skipped");
     }
@@ -415,7 +415,7 @@ E       AssertionError</failure>
         let xml = r#"<testsuite name="cli" tests="99" failures="0">
             <testcase name="a"/><testcase name="b"><failure/></testcase>
         </testsuite>"#;
-        let report = convert(xml).unwrap();
+        let report = convert_junit(xml).unwrap();
         assert_eq!(report.totals.tests, 2, "counted from the cases, not tests=\"99\"");
         assert_eq!(report.totals.failed, 1);
         assert_eq!(report.suites[0].cases[1].details, None);
@@ -424,17 +424,17 @@ E       AssertionError</failure>
     #[test]
     fn errors_name_line_and_column() {
         assert_eq!(
-            convert("<testsuites>\n  <testsuite>\n</testsuites>")
+            convert_junit("<testsuites>\n  <testsuite>\n</testsuites>")
                 .unwrap_err()
                 .to_string(),
             "line 3, column 1: ill-formed document: expected `</testsuite>`, but `</testsuites>` was found"
         );
         assert_eq!(
-            convert("<html><body/></html>").unwrap_err().to_string(),
+            convert_junit("<html><body/></html>").unwrap_err().to_string(),
             "line 1, column 7: the root element is <html>, expected <testsuites> or <testsuite>"
         );
         assert_eq!(
-            convert("").unwrap_err().to_string(),
+            convert_junit("").unwrap_err().to_string(),
             "line 1, column 1: no <testsuites> or <testsuite> element"
         );
     }
@@ -445,7 +445,7 @@ E       AssertionError</failure>
             "<testsuite><testcase name=\"t\"><failure>{}</failure></testcase></testsuite>",
             "é".repeat(MAX_DETAILS)
         );
-        let report = convert(&xml).unwrap();
+        let report = convert_junit(&xml).unwrap();
         let details = report.suites[0].cases[0].details.as_deref().unwrap();
         assert!(details.ends_with("\n[… cut]"));
         assert!(details.len() <= MAX_DETAILS + 16);

@@ -27,7 +27,7 @@
 
 mod junit;
 mod run_id;
-pub mod summary;
+mod summary;
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -47,21 +47,19 @@ use dcx_contracts::{LoadError, SaveError, Timestamp, atomic_write};
 use dcx_sys::{Cancel, CancelReason, Finished, Supervision, Termination};
 use serde_json::Value;
 
-pub use junit::{
-    Case, CaseStatus, JunitError, Suite, TEST_REPORT_SCHEMA_VERSION, TestReport, Totals, convert,
-};
-pub use run_id::RunId;
+pub use junit::{JunitError, TestReport, convert_junit};
+pub use summary::{DetectedSummary, detect_summary};
 
 use crate::clock::Clock;
 use crate::layout::{DashDir, EVIDENCE_DIR, LOG_FILE, ProductId, SCREENSHOT_FILE, TEST_REPORT_FILE};
 use crate::store;
 
 /// Token budget of a product's first run (upstream's generator constant).
-pub const DEFAULT_BUDGET_TOKENS: u64 = 50_000;
+pub(crate) const DEFAULT_BUDGET_TOKENS: u64 = 50_000;
 /// Time budget of a product's first run, in minutes (upstream's constant).
-pub const DEFAULT_BUDGET_MINUTES: u64 = 90;
+pub(crate) const DEFAULT_BUDGET_MINUTES: u64 = 90;
 /// CI self-heal attempts allowed by default (upstream's constant).
-pub const DEFAULT_MAX_CI_HEAL_ATTEMPTS: u64 = 2;
+pub(crate) const DEFAULT_MAX_CI_HEAL_ATTEMPTS: u64 = 2;
 
 /// The default cap on a JUnit XML file: 64 MiB, a suite of a few hundred
 /// thousand test cases.
@@ -75,10 +73,10 @@ pub struct RecordRequest {
     /// The test command: program, then arguments.
     pub command: Vec<OsString>,
     /// Time budget in minutes; `None` carries over the previous run's (or
-    /// [`DEFAULT_BUDGET_MINUTES`]).
+    /// 90, the default of a product's first run).
     pub budget_minutes: Option<u64>,
     /// Token budget; `None` carries over the previous run's (or
-    /// [`DEFAULT_BUDGET_TOKENS`]).
+    /// 50,000, the default of a product's first run).
     pub budget_tokens: Option<u64>,
     /// Tokens the pipeline spent on this run (dcx cannot measure them);
     /// over the budget, the run fails.
@@ -365,14 +363,14 @@ pub fn record(
     warnings.append(&mut gathered);
     // The report matters more than its summary: an unreadable log only
     // costs the summary.
-    let from_log = match std::fs::File::open(&log_path).and_then(|file| summary::detect(BufReader::new(file)))
-    {
-        Ok(detected) => detected.map(|d| d.text),
-        Err(e) => {
-            warnings.push(format!("cannot read {} for its summary: {e}", log_path.display()));
-            None
-        }
-    };
+    let from_log =
+        match std::fs::File::open(&log_path).and_then(|file| summary::detect_summary(BufReader::new(file))) {
+            Ok(detected) => detected.map(|d| d.text),
+            Err(e) => {
+                warnings.push(format!("cannot read {} for its summary: {e}", log_path.display()));
+                None
+            }
+        };
     let detected = from_log.or(junit_summary);
     let (mut status, mut summary) = outcome(&concluded, detected, limit, &request.command);
     let budget_tokens = request
@@ -663,7 +661,7 @@ fn gather_evidence(
     let mut paths = vec![DashDir::run_file_relative(product, run_id, LOG_FILE)];
     let mut junit_summary = None;
     if let Some(junit) = &request.junit {
-        match convert_junit(junit, &run_dir.join(TEST_REPORT_FILE), request.max_junit_bytes) {
+        match convert_junit_file(junit, &run_dir.join(TEST_REPORT_FILE), request.max_junit_bytes) {
             Ok(test_report) => {
                 paths.push(DashDir::run_file_relative(product, run_id, TEST_REPORT_FILE));
                 junit_summary = Some(test_report.summary());
@@ -757,7 +755,7 @@ fn copy_file(source: &Path, target: &Path) -> Result<(), String> {
     temp.persist(target).map(drop).map_err(|e| not_copied(e.error))
 }
 
-fn convert_junit(source: &Path, target: &Path, max_bytes: u64) -> Result<TestReport, String> {
+fn convert_junit_file(source: &Path, target: &Path, max_bytes: u64) -> Result<TestReport, String> {
     let bytes = match read_bounded(source, max_bytes) {
         Ok(bytes) => bytes,
         Err(LoadError::TooLarge { size, limit, .. }) => {
@@ -771,7 +769,7 @@ fn convert_junit(source: &Path, target: &Path, max_bytes: u64) -> Result<TestRep
     };
     let xml = String::from_utf8(bytes)
         .map_err(|_| "not converted: stream did not contain valid UTF-8".to_owned())?;
-    let report = junit::convert(&xml).map_err(|e| format!("not converted: {e}"))?;
+    let report = junit::convert_junit(&xml).map_err(|e| format!("not converted: {e}"))?;
     let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| format!("not converted: {e}"))?;
     bytes.push(b'\n');
     atomic_write(target, &bytes).map_err(|e| e.to_string())?;

@@ -20,17 +20,17 @@ use crate::layout::RUN_DIR_PREFIX;
 
 /// A run id, as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RunId(i64);
+pub(super) struct RunId(i64);
 
 impl RunId {
     /// The id of a run started at `instant`.
-    pub fn at(instant: Timestamp) -> Self {
+    pub(super) fn at(instant: Timestamp) -> Self {
         Self(instant.as_microsecond())
     }
 
     /// Reads an id in dcx's form or upstream's (whole seconds); `None` for
     /// other names.
-    pub fn parse(name: &str) -> Option<Self> {
+    pub(super) fn parse(name: &str) -> Option<Self> {
         let rest = name.strip_prefix(RUN_DIR_PREFIX)?;
         let (date_time, micros) = match rest.len() {
             15 => (rest, 0),
@@ -57,7 +57,7 @@ impl RunId {
     }
 
     /// The next id: one microsecond later.
-    pub fn next(self) -> Self {
+    pub(super) fn next(self) -> Self {
         Self(self.0.saturating_add(1))
     }
 }

@@ -13,22 +13,22 @@
 //! | go test | `ok  <pkg> 0.01s`, `FAIL <pkg> 0.02s`, and `--- PASS/FAIL/SKIP:` lines |
 //! | any | `N passed, N failed` alone on a line (`, N skipped` may follow; one `word:` may precede) |
 //!
-//! When none is found, [`Detected`] is absent and the caller says so.
+//! When none is found, [`DetectedSummary`] is absent and the caller says so.
 
 use std::io::{self, BufRead};
 
 /// A recognized test summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detected {
+pub struct DetectedSummary {
     /// The runner whose closing line it is.
-    pub runner: Runner,
+    pub(crate) runner: SummaryRunner,
     /// The summary, e.g. `cargo test: 12 passed, 1 failed, 2 ignored`.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// The test runners whose closing lines are recognized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runner {
+pub(crate) enum SummaryRunner {
     /// `cargo test` (libtest).
     CargoTest,
     /// `cargo nextest run`.
@@ -47,7 +47,7 @@ const MAX_LINE: usize = 4096;
 
 /// Scans a whole log and returns its summary, if any runner's closing line
 /// is in it.
-pub fn detect(log: impl BufRead) -> io::Result<Option<Detected>> {
+pub fn detect_summary(log: impl BufRead) -> io::Result<Option<DetectedSummary>> {
     let mut scan = Scan::default();
     for_each_line(log, |line| scan.line(&strip_ansi(line)))?;
     Ok(scan.finish())
@@ -193,20 +193,20 @@ impl Scan {
         true
     }
 
-    fn finish(self) -> Option<Detected> {
-        let detected = |runner, text| Some(Detected { runner, text });
+    fn finish(self) -> Option<DetectedSummary> {
+        let detected = |runner, text| Some(DetectedSummary { runner, text });
         if let Some(text) = self.nextest {
-            return detected(Runner::Nextest, format!("nextest: {text}"));
+            return detected(SummaryRunner::Nextest, format!("nextest: {text}"));
         }
         if let Some(t) = self.cargo {
             let mut text = format!("cargo test: {} passed, {} failed", t.passed, t.failed);
             if t.ignored > 0 {
                 text.push_str(&format!(", {} ignored", t.ignored));
             }
-            return detected(Runner::CargoTest, text);
+            return detected(SummaryRunner::CargoTest, text);
         }
         if let Some(text) = self.pytest {
-            return detected(Runner::Pytest, format!("pytest: {text}"));
+            return detected(SummaryRunner::Pytest, format!("pytest: {text}"));
         }
         let go = self.go;
         if go.packages_ok + go.packages_failed > 0 {
@@ -220,10 +220,10 @@ impl Scan {
                     go.passed, go.failed, go.skipped
                 ));
             }
-            return detected(Runner::GoTest, text);
+            return detected(SummaryRunner::GoTest, text);
         }
-        self.plain.map(|text| Detected {
-            runner: Runner::Plain,
+        self.plain.map(|text| DetectedSummary {
+            runner: SummaryRunner::Plain,
             text,
         })
     }
@@ -312,8 +312,10 @@ fn plain_summary(line: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn summary(log: &str) -> Option<(Runner, String)> {
-        detect(log.as_bytes()).unwrap().map(|d| (d.runner, d.text))
+    fn summary(log: &str) -> Option<(SummaryRunner, String)> {
+        detect_summary(log.as_bytes())
+            .unwrap()
+            .map(|d| (d.runner, d.text))
     }
 
     #[test]
@@ -331,7 +333,7 @@ error: test failed, to rerun pass `--lib`
         assert_eq!(
             summary(log),
             Some((
-                Runner::CargoTest,
+                SummaryRunner::CargoTest,
                 "cargo test: 4 passed, 1 failed, 1 ignored".into()
             ))
         );
@@ -350,7 +352,7 @@ error: test run failed
         assert_eq!(
             summary(log),
             Some((
-                Runner::Nextest,
+                SummaryRunner::Nextest,
                 "nextest: 3 tests run: 2 passed, 1 failed, 0 skipped".into()
             ))
         );
@@ -374,7 +376,10 @@ FAILED tests/test_dash.py::test_failed_login - assert 1 == 2
 ";
         assert_eq!(
             summary(log),
-            Some((Runner::Pytest, "pytest: 1 failed, 1 passed, 2 warnings".into()))
+            Some((
+                SummaryRunner::Pytest,
+                "pytest: 1 failed, 1 passed, 2 warnings".into()
+            ))
         );
         assert_eq!(
             summary("3 passed in 75.12s (0:01:15)\n").unwrap().1,
@@ -406,7 +411,7 @@ FAIL
         assert_eq!(
             summary(log),
             Some((
-                Runner::GoTest,
+                SummaryRunner::GoTest,
                 "go test: 1 packages ok, 1 failed; 1 tests passed, 1 failed, 1 skipped".into()
             ))
         );
@@ -416,7 +421,7 @@ FAIL
     fn the_plain_line() {
         assert_eq!(
             summary("setup done\nresults: 5 passed, 1 failed, 2 skipped\n"),
-            Some((Runner::Plain, "5 passed, 1 failed, 2 skipped".into()))
+            Some((SummaryRunner::Plain, "5 passed, 1 failed, 2 skipped".into()))
         );
         assert_eq!(summary("5 passed, 0 failed\n").unwrap().1, "5 passed, 0 failed");
         for not_plain in [

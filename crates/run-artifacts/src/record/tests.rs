@@ -39,7 +39,7 @@ fn fleet() -> (tempfile::TempDir, DashDir) {
         schedule_path: None,
         enabled: None,
     };
-    crate::fleet::register(&dash, product, Timestamp::from_jiff(clock().0)).unwrap();
+    crate::fleet::register_product(&dash, product, Timestamp::from_jiff(clock().0)).unwrap();
     (dir, dash)
 }
 
