@@ -52,8 +52,8 @@ pub(crate) struct BenchArgs {
 pub(crate) fn run(root: &Path, args: &BenchArgs) -> ExitCode {
     let result = match args.target {
         Target::Runner => runner::run(root, args.iterations),
-        Target::Ingest => ingest::run(root),
-        Target::Runs => runs::run(root),
+        Target::Ingest => ingest::run(),
+        Target::Runs => runs::run(),
         Target::Bundle => bundle::run(root, 3),
     };
     match result {
@@ -64,33 +64,6 @@ pub(crate) fn run(root: &Path, args: &BenchArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// `cargo build --release --locked -p <package> --bins`; returns the
-/// release directory the binaries are in. Every benchmark measures release
-/// builds of the workspace's own binaries.
-pub(crate) fn build_release(root: &Path, package: &str) -> Result<std::path::PathBuf, String> {
-    eprintln!("==> cargo build --release -p {package}");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--locked",
-            "-p",
-            package,
-            "--bins",
-        ])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release -p {package} failed ({status})"));
-    }
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    Ok(target_dir.join("release"))
 }
 
 /// One command under measurement.

@@ -1,25 +1,18 @@
 //! `cargo xtask bundle …`: implementation bundles for maintainers.
 //!
 //! - `cargo xtask bundle example [--out DIR]`: builds, packages and checks
-//!   the committed overlay example (README "Bundles") through
-//!   `dcx-bundle-overlay`, at the example's fixed time, into
+//!   the committed overlay example (README "Bundles") with `dcx bundle`,
+//!   at the example's fixed time, into
 //!   `.artifacts/bundle-example/`;
 //! - `cargo xtask bundle <verb> …`: any other verb is `dcx bundle <verb> …`
 //!   (`build-impl`, `package-impl`, `build`, `package-check`, `install`,
 //!   `install-check`), run from the workspace, so implementation spec
 //!   repositories and this one drive bundles the same way.
 
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::build::{BuildRequest, build_impl};
-use dcx_bundle_overlay::check::{CheckRequest, Expected, StatementCheck, package_check};
-use dcx_bundle_overlay::package::{PackageRequest, package_impl};
-use dcx_bundle_overlay::progress::NoProgress;
-use dcx_contracts::Timestamp;
-use dcx_contracts::bundle::LockSource;
+use crate::cargo::{Profile, dcx, exec_dcx};
 
 /// The committed overlay example.
 const OVERLAY: &str = "specs/examples/implementation_bundle_overlay_v1/dcx-example-core-rust.yaml";
@@ -28,6 +21,8 @@ const OVERLAY_ROOT: &str = "specs/bundles/dcx-example-core-rust";
 /// The time the README builds the example at, so the package digest is the
 /// documented one.
 const EXAMPLE_NOW: &str = "2026-02-22T10:00:00Z";
+/// The example's package, as `dcx bundle package-impl` names it.
+const EXAMPLE_PACKAGE: &str = "data-contract-bundle-dcx-example-core-rust-v1.0.0.tar.gz";
 
 /// `cargo xtask bundle` arguments.
 #[derive(Debug, clap::Args)]
@@ -44,24 +39,12 @@ pub(crate) fn run(root: &Path, args: &BundleArgs) -> ExitCode {
     }
 }
 
-/// `dcx bundle <args>` through cargo, with dcx's own exit code.
+/// `dcx bundle <args>`, with dcx's own output and exit code.
 fn forward(root: &Path, args: &[String]) -> ExitCode {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["run", "--quiet", "--package", "dcx", "--", "bundle"])
-        .args(args)
-        .current_dir(root)
-        .status();
-    match status {
-        Ok(status) => status
-            .code()
-            .and_then(|code| u8::try_from(code).ok())
-            .map_or(ExitCode::FAILURE, ExitCode::from),
-        Err(error) => {
-            eprintln!("error: cannot run cargo: {error}");
-            ExitCode::from(2)
-        }
-    }
+    exec_dcx(
+        root,
+        std::iter::once("bundle").chain(args.iter().map(String::as_str)),
+    )
 }
 
 fn example(root: &Path, args: &[String]) -> ExitCode {
@@ -82,71 +65,54 @@ fn example(root: &Path, args: &[String]) -> ExitCode {
     }
 }
 
+/// `dcx bundle build-impl`, `package-impl` and `package-check` of the
+/// example, at its fixed time, each printing its own summary.
 fn run_example(root: &Path, out: &Path) -> Result<(), String> {
-    let now = Timestamp::parse(EXAMPLE_NOW).map_err(|e| e.to_string())?;
+    let dcx = dcx(Profile::Debug)?;
     let tree = out.join("tree");
+    let package = out.join(EXAMPLE_PACKAGE);
     let overlay = root.join(OVERLAY);
     let overlay_root = root.join(OVERLAY_ROOT);
-    let built = build_impl(
-        &BuildRequest {
-            overlay: &overlay,
-            overlay_root: Some(&overlay_root),
-            out: &tree,
-            source: LockSource {
-                repo: "dcx-project/dcx".to_owned(),
-                r#ref: "HEAD".to_owned(),
-                commit: "unknown".to_owned(),
-            },
-            now,
-            tooling_version: &format!("dcx {}", env!("CARGO_PKG_VERSION")),
-            limits: Limits::default(),
-        },
-        &NoProgress,
-    )
-    .map_err(|e| e.to_string())?;
-    println!(
-        "built {} {} in {} ({} added, {} replaced, {} deleted)",
-        built.bundle.bundle_id,
-        built.bundle.bundle_version,
-        tree.display(),
-        built.added,
-        built.replaced,
-        built.deleted
-    );
-    let packaged = package_impl(
-        &PackageRequest {
-            tree: &tree,
-            out,
-            now,
-            source_date_epoch: None,
-            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
-        },
-        &NoProgress,
-    )
-    .map_err(|e| e.to_string())?;
-    println!(
-        "packaged {} sha256 {}",
-        packaged.package.display(),
-        packaged.sha256
-    );
-    let report = package_check(
-        &CheckRequest {
-            package: &packaged.package,
-            expected: Expected::Sidecar(packaged.sidecar.clone()),
-            statement: None,
-            limits: Limits::default(),
-        },
-        &NoProgress,
-    )
-    .map_err(|e| e.to_string())?;
-    let statement = match report.statement {
-        StatementCheck::Verified(_) => "in-toto statement verified",
-        StatementCheck::Absent(_) => "no in-toto statement",
-    };
-    println!(
-        "checked {}: checksum, {} files, lock integrity, {statement}",
-        packaged.package.display(),
-        report.files
-    );
+    let steps: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        (
+            "build-impl",
+            vec![
+                "--overlay".as_ref(),
+                overlay.as_os_str(),
+                "--overlay-root".as_ref(),
+                overlay_root.as_os_str(),
+                "--source-repo".as_ref(),
+                "dcx-project/dcx".as_ref(),
+                "--out".as_ref(),
+                tree.as_os_str(),
+                "--now".as_ref(),
+                EXAMPLE_NOW.as_ref(),
+            ],
+        ),
+        (
+            "package-impl",
+            vec![
+                "--tree".as_ref(),
+                tree.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--now".as_ref(),
+                EXAMPLE_NOW.as_ref(),
+            ],
+        ),
+        ("package-check", vec!["--package".as_ref(), package.as_os_str()]),
+    ];
+    for (verb, args) in steps {
+        let status = Command::new(&dcx)
+            .args(["bundle", verb])
+            .args(args)
+            // The example is built at its own time, whatever the caller's.
+            .env_remove("SOURCE_DATE_EPOCH")
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", dcx.display()))?;
+        if !status.success() {
+            return Err(format!("dcx bundle {verb} failed ({status})"));
+        }
+    }
     Ok(())
 }

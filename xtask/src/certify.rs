@@ -1,18 +1,17 @@
-//! `cargo xtask certify --runner <id>`: certify a lane of this workspace's
-//! registry (`specs/runner_certification_registry_v1.yaml`) through
-//! `dcx-certification`, as `dcx certify` does. Relative paths are taken
-//! from the workspace root, wherever cargo was started; the certificate goes
-//! to `.artifacts/runner-certification-<runner>.{json,md}`.
+//! `cargo xtask certify --runner <id>`: `dcx certify` on this workspace's
+//! registry (`specs/runner_certification_registry_v1.yaml`), run as the
+//! real `dcx` binary in place of xtask. Relative paths are taken from the
+//! workspace root, wherever cargo was started; the certificate goes to
+//! `.artifacts/runner-certification-<runner>.{json,md}`.
 //!
-//! Exit codes: 0 the certificate passes, 1 a check failed, 2 configuration.
+//! Exit codes are dcx's: 0 the certificate passes, 1 a check failed, 2
+//! configuration, 130/143 interrupted.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
-use dcx_certification::{CertifySettings, certify, parse_duration, verdict_line};
-use dcx_contracts::Timestamp;
 
 use crate::governance::REGISTRY_PATH;
 
@@ -35,90 +34,51 @@ pub(crate) struct CertifyArgs {
     #[arg(long, value_name = "SHA")]
     commit_sha: Option<String>,
     /// The certificate's `certified_at` (RFC 3339); default: the clock.
-    #[arg(long, value_name = "TIME", value_parser = |t: &str| Timestamp::parse(t).map_err(|e| e.to_string()))]
-    now: Option<Timestamp>,
-    /// How long one adapter invocation may run (`300s`, `5m`, `1500ms`).
-    #[arg(long, value_name = "DURATION", default_value = "300s",
-          value_parser = |t: &str| parse_duration(t).map_err(|e| e.to_string()))]
-    timeout: Duration,
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// How long one adapter invocation may run (`300s`, `5m`, `1500ms`); default: dcx's.
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
 }
 
 pub(crate) fn run(root: &Path, args: CertifyArgs) -> ExitCode {
+    crate::cargo::exec_dcx(root, dcx_args(root, args))
+}
+
+/// The `dcx certify` arguments: every path made absolute under `root`, so
+/// the certificate and what dcx prints name the same files wherever xtask
+/// was started.
+fn dcx_args(root: &Path, args: CertifyArgs) -> Vec<OsString> {
     let under_root = |path: PathBuf| {
         if path.is_absolute() { path } else { root.join(path) }
     };
-    let commit_sha = match args.commit_sha {
-        Some(sha) => sha,
-        None => match head_commit(root) {
-            Ok(sha) => sha,
-            Err(why) => {
-                eprintln!("error: cannot tell which commit to certify ({why}); pass --commit-sha");
-                return ExitCode::from(2);
-            }
-        },
+    let mut dcx: Vec<OsString> = vec!["certify".into(), "--runner".into(), args.runner.into()];
+    let mut flag = |name: &str, value: OsString| {
+        dcx.push(name.into());
+        dcx.push(value);
     };
+    flag("--registry", root.join(REGISTRY_PATH).into());
     // A relative adapter path is relative to the root too; a bare name is
     // looked up on PATH.
-    let adapter = args.adapter.map(|command| {
-        if command.contains('/') && !Path::new(&command).is_absolute() {
-            root.join(command).display().to_string()
+    if let Some(command) = args.adapter {
+        let adapter = if command.contains('/') && !Path::new(&command).is_absolute() {
+            root.join(command).into()
         } else {
-            command
-        }
-    });
-    let settings = CertifySettings {
-        runner_id: args.runner,
-        registry: root.join(REGISTRY_PATH),
-        adapter,
-        search_path: std::env::var_os("PATH"),
-        spec_root: args.spec_root.map_or_else(|| root.to_path_buf(), under_root),
-        out_dir: under_root(args.out_dir),
-        commit_sha,
-        now: args
-            .now
-            .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now())),
-        timeout: args.timeout,
-        documents: dcx_contracts::LoadLimits::default(),
-    };
-    // Ctrl-C stops the adapter's process group; no certificate is written.
-    let cancel = dcx_sys::Cancel::new();
-    if let Err(error) = dcx_sys::cancel_on_signals(&cancel) {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
+            command.into()
+        };
+        flag("--adapter", adapter);
     }
-    match certify(&settings, &cancel) {
-        Ok(certification) => {
-            for check in certification.failures() {
-                eprintln!("fail: {}: {}", check.id, check.detail);
-            }
-            println!("wrote {}", certification.json_path.display());
-            println!("wrote {}", certification.md_path.display());
-            println!("{}", verdict_line(&certification.certificate));
-            if certification.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            match cancel.signal() {
-                Some(signal) => ExitCode::from(dcx_sys::exit_code_for_signal(signal)),
-                None => ExitCode::from(2),
-            }
+    let spec_root = args.spec_root.map_or_else(|| root.to_path_buf(), under_root);
+    flag("--spec-root", spec_root.into());
+    flag("--out-dir", under_root(args.out_dir).into());
+    for (name, value) in [
+        ("--commit-sha", args.commit_sha),
+        ("--now", args.now),
+        ("--timeout", args.timeout),
+    ] {
+        if let Some(value) = value {
+            flag(name, value.into());
         }
     }
-}
-
-fn head_commit(root: &Path) -> Result<String, String> {
-    let output = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("`git rev-parse HEAD` failed: {}", stderr.trim()));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    dcx
 }

@@ -4,19 +4,15 @@
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
 pub(crate) fn run(root: &Path) -> ExitCode {
     let steps: Vec<(&str, Command)> = vec![
         ("format", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args(["fmt", "--all", "--", "--check"]);
             c
         }),
         ("clippy", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args([
                 "clippy",
                 "--workspace",
@@ -29,23 +25,23 @@ pub(crate) fn run(root: &Path) -> ExitCode {
             c
         }),
         ("tests", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args(["test", "--workspace", "--locked"]);
             c
         }),
         ("docs", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args(["doc", "--workspace", "--no-deps", "--locked"]);
             c.env("RUSTDOCFLAGS", "-D warnings");
             c
         }),
         ("schemas", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args(["xtask", "schemas", "--check"]);
             c
         }),
         ("governance", {
-            let mut c = cargo();
+            let mut c = crate::cargo::command();
             c.args(["xtask", "governance"]);
             c
         }),

@@ -91,10 +91,6 @@ struct RunReport {
     outcome: Result<(), String>,
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
 pub(crate) fn run(root: &Path, args: &FuzzArgs) -> ExitCode {
     let known: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     let selected: Vec<&(&str, &[&str])> = if args.targets.is_empty() {
@@ -116,7 +112,7 @@ pub(crate) fn run(root: &Path, args: &FuzzArgs) -> ExitCode {
         selected
     };
 
-    match cargo()
+    match crate::cargo::command()
         .args(["fuzz", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -139,7 +135,7 @@ pub(crate) fn run(root: &Path, args: &FuzzArgs) -> ExitCode {
     }
 
     eprintln!("==> building the fuzz targets (stable toolchain, --sanitizer none)");
-    let built = cargo()
+    let built = crate::cargo::command()
         .args(["fuzz", "build", "--sanitizer", "none", "--debug-assertions"])
         .current_dir(root)
         .status();

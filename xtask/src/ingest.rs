@@ -2,8 +2,9 @@
 //! exchange's two CI entry points, as `dcx status ingest` and
 //! `dcx status check-freshness` with the workspace's defaults.
 //!
-//! They run the real `dcx` binary (built by `cargo run`), so the main job
-//! prints, annotates and exits exactly as the CLI users run does. Defaults
+//! They run the real `dcx` binary in place of xtask (built and found by
+//! [`crate::cargo`]), so the main job prints, annotates and exits exactly as
+//! the CLI users run does. Defaults
 //! are passed first and the caller's arguments after them; `dcx` lets a
 //! repeated flag take its last value, so any default can be overridden.
 //! Paths are relative to the workspace root, like every xtask path.
@@ -16,7 +17,7 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 /// The registry `cargo xtask ingest` reads by default: the example lanes.
 pub(crate) const EXAMPLE_REGISTRY: &str = "specs/examples/runner_certification_registry_v1/local-lanes.yaml";
@@ -67,22 +68,8 @@ pub(crate) fn check_freshness(root: &Path, extra: &PassThrough) -> ExitCode {
 }
 
 fn run_dcx(root: &Path, defaults: &[&str], extra: &[OsString]) -> ExitCode {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .args(["run", "--quiet", "--package", "dcx", "--"])
-        .args(defaults)
-        .args(extra)
-        .current_dir(root);
-    match command.status() {
-        // dcx's own exit code (0, 1 or 2) is the verdict; a build failure
-        // or a signal is an environment problem.
-        Ok(status) => match status.code() {
-            Some(code @ 0..=2) => ExitCode::from(code as u8),
-            _ => ExitCode::from(2),
-        },
-        Err(e) => {
-            eprintln!("error: cannot run cargo to build dcx: {e}");
-            ExitCode::from(2)
-        }
-    }
+    crate::cargo::exec_dcx(
+        root,
+        defaults.iter().map(OsString::from).chain(extra.iter().cloned()),
+    )
 }

@@ -15,9 +15,14 @@
 //! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// xtask is where the workspace's environment becomes settings (`CARGO`,
+// `CARGO_TARGET_DIR`, `PATH`): the clock-and-environment rule of
+// clippy.toml is for the libraries.
+#![allow(clippy::disallowed_methods)]
 
 mod bench;
 mod bundle;
+mod cargo;
 mod certify;
 mod ci;
 mod fuzz;
@@ -55,7 +60,8 @@ enum Command {
         #[arg(long, default_value = ".artifacts")]
         out_dir: PathBuf,
     },
-    /// Run what CI runs: fmt, clippy, the tests, schemas --check, governance.
+    /// Run what CI runs: fmt, clippy, the tests, docs, schemas --check,
+    /// governance.
     Ci,
     /// Benchmark a binary against a baseline, side by side (`runner`: `runner
     /// help` and `runner info` against `/bin/true`, target within 3x).

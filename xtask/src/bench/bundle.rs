@@ -16,14 +16,10 @@
 //! 100 MiB, and every dcx package byte-identical.
 
 use std::fs;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dcx_bundle_overlay::archive::pack::{PackOptions, pack};
-use dcx_bundle_overlay::package::tree_files;
-use dcx_bundle_overlay::progress::NoProgress;
 use dcx_contracts::bundle::{
     BaseBundle, BundleRunner, ImplementationOverlay, LockIntegrity, LockSource, Maintainer, OutputBundle,
     OverlayFile, OverlayOperations, PackageSource, ResolvedBundleLock,
@@ -51,7 +47,7 @@ pub(super) fn run(root: &Path, rounds: usize) -> Result<bool, String> {
     if !time.is_file() {
         return Err("GNU time is needed for peak memory: install it (apt-get install time)".to_owned());
     }
-    let dcx = super::build_release(root, "dcx")?.join("dcx");
+    let dcx = crate::cargo::dcx(crate::cargo::Profile::Release)?;
     let work = work_dir(root);
     let _cleanup = RemoveOnDrop(work.clone());
     let scenario = Scenario::generate(&work)?;
@@ -244,13 +240,7 @@ impl Scenario {
 
         let package = work.join("base").join(BASE_PACKAGE);
         fs::create_dir_all(work.join("base")).map_err(fail("the base package"))?;
-        let file = fs::File::create(&package).map_err(fail("the base package"))?;
-        let options = PackOptions {
-            mtime: 0,
-            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
-        };
-        let files = tree_files(&base).map_err(|e| e.to_string())?;
-        pack(&files, std::io::BufWriter::new(file), &options, &NoProgress).map_err(|e| e.to_string())?;
+        pack_with_gnu_tar(&base, &package)?;
         fs::remove_dir_all(&base).map_err(fail("the base tree"))?;
         let package_sha256 = sha256_file(&package).map_err(fail("the base package"))?;
         let package_bytes = fs::metadata(&package).map_err(fail("the base package"))?.len();
@@ -320,6 +310,30 @@ impl Scenario {
             unpacked_bytes,
             package_bytes,
         })
+    }
+}
+
+/// The base package, packed the way `dcx bundle package-impl` packs (names
+/// sorted, owner 0, mtime 0, `gzip -n`) but with GNU tar: xtask runs dcx
+/// only as a binary, and the base is an input here, not what is measured.
+fn pack_with_gnu_tar(tree: &Path, package: &Path) -> Result<(), String> {
+    let status = Command::new("bash")
+        .args([
+            "-c",
+            r#"set -euo pipefail; tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - -- * | gzip -n -6 > "$1""#,
+            "pack",
+        ])
+        .arg(package)
+        .current_dir(tree)
+        .env("LC_ALL", "C")
+        .status()
+        .map_err(|e| format!("cannot run tar: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "packing the base package with tar and gzip failed ({status})"
+        ))
     }
 }
 

@@ -50,11 +50,11 @@ const UPSTREAM_CPU_PER_LANE: f64 = 0.3;
 /// The instant every run is judged at, so all reports are fresh.
 const NOW: &str = "2026-02-20T12:00:00Z";
 
-pub(crate) fn run(root: &Path) -> Result<bool, String> {
+pub(crate) fn run() -> Result<bool, String> {
     if !Path::new("/proc/self/stat").exists() {
         return Err("bench ingest reads /proc to measure memory and CPU; run it on Linux".to_owned());
     }
-    let dcx = super::build_release(root, "dcx")?.join("dcx");
+    let dcx = crate::cargo::dcx(crate::cargo::Profile::Release)?;
     let work = TempDir::create()?;
 
     eprintln!(

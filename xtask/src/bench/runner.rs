@@ -24,7 +24,7 @@ const RUNTIME_ID: u32 = 10001;
 const TARGET_RATIO: f64 = 3.0;
 
 pub(super) fn run(root: &Path, iterations: usize) -> Result<bool, String> {
-    let release = super::build_release(root, "dcx-runner")?;
+    let release = crate::cargo::build_binaries("dcx-runner", crate::cargo::Profile::Release)?;
     let stage = StagedRoot::create(root, &release)?;
     let runner = stage.path.join("usr/local/bin/runner");
     let mut subjects = vec![

@@ -29,8 +29,8 @@ const RECORD_OVERHEAD_TARGET: Duration = Duration::from_millis(20);
 const FLEET_ROUNDS: usize = 7;
 const RECORD_ROUNDS: usize = 200;
 
-pub(crate) fn run(root: &Path) -> Result<bool, String> {
-    let dcx = super::build_release(root, "dcx")?.join("dcx");
+pub(crate) fn run() -> Result<bool, String> {
+    let dcx = crate::cargo::dcx(crate::cargo::Profile::Release)?;
     let scratch = Scratch::new()?;
 
     let fleet = scratch.path.join("fleet");

@@ -3,20 +3,8 @@
 //! (exit 1, naming the check) when a schema or the registry is edited by hand.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use crate::{copy_dir, text, xtask};
 
 /// A temporary workspace holding a copy of `specs/`.
 fn workspace() -> tempfile::TempDir {
@@ -24,23 +12,6 @@ fn workspace() -> tempfile::TempDir {
     let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
     copy_dir(&specs, &dir.path().join("specs"));
     dir
-}
-
-fn xtask(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn edit(path: PathBuf, from: &str, to: &str) {
