@@ -11,6 +11,11 @@ pub(crate) fn run(root: &Path) -> ExitCode {
             c.args(["fmt", "--all", "--", "--check"]);
             c
         }),
+        ("tidy", {
+            let mut c = crate::cargo::command();
+            c.args(["xtask", "tidy"]);
+            c
+        }),
         ("clippy", {
             let mut c = crate::cargo::command();
             c.args([

@@ -29,6 +29,7 @@ mod fuzz;
 mod governance;
 mod ingest;
 mod schemas;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,8 +61,12 @@ enum Command {
         #[arg(long, default_value = ".artifacts")]
         out_dir: PathBuf,
     },
-    /// Run what CI runs: fmt, clippy, the tests, docs, schemas --check,
-    /// governance.
+    /// Check the house rules no compiler checks: crate layers, no clock or
+    /// environment in libraries, workspace lints everywhere, every source
+    /// file in docs/ARCHITECTURE.md's code map.
+    Tidy,
+    /// Run what CI runs: fmt, tidy, clippy, the tests, docs, schemas
+    /// --check, governance.
     Ci,
     /// Benchmark a binary against a baseline, side by side (`runner`: `runner
     /// help` and `runner info` against `/bin/true`, target within 3x).
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             };
             governance::run(&root, &out_dir)
         }
+        Command::Tidy => tidy::run(&root),
         Command::Ci => ci::run(&root),
         Command::Bench(args) => bench::run(&root, &args),
         Command::Bundle(args) => bundle::run(&root, &args),

@@ -3,6 +3,7 @@
 
 mod certify;
 mod governance;
+mod tidy;
 
 use std::path::Path;
 use std::process::{Command, Output};
