@@ -1,18 +1,22 @@
-//! `cargo xtask`: the maintainer and CI tasks of the dcx workspace.
+//! `cargo xtask`: the maintainer and CI tasks of the dcx workspace. Every
+//! task that runs a dcx feature runs the `dcx` binary (built by
+//! `cargo.rs`), never the feature libraries.
 //!
 //! - `schemas [--check]`: write (or check) `specs/schemas/*.schema.json` from the Rust types;
 //! - `governance`: check everything under `specs/` and write `.artifacts/governance-summary.{json,md}`;
-//! - `certify --runner <id>`: certify a lane of the registry, writing `.artifacts/runner-certification-<id>.{json,md}`;
-//! - `bench runner`: `runner help`/`info` against `/bin/true`, side by side (docs/PERFORMANCE.md);
+//! - `tidy`: the house rules — crate layers, no clock or environment in libraries, workspace lints, the code map;
+//! - `certify --runner <id>`: `dcx certify` a lane of the registry, writing `.artifacts/runner-certification-<id>.{json,md}`;
 //! - `ingest` / `check-freshness`: the status exchange's main job and merge gate (`dcx status …`);
-//! - `bench ingest`: the status ingest over a slow loopback server and over 10,000 local lanes;
 //! - `bundle example` / `bundle <verb>`: the committed overlay example end to end; `dcx bundle <verb>`;
+//! - `bench runner`: `runner help`/`info` against `/bin/true`, side by side (docs/PERFORMANCE.md);
+//! - `bench ingest`: the status ingest over a slow loopback server and over 10,000 local lanes;
 //! - `bench bundle`: an overlay build + package of 20,000 files against GNU tools, side by side;
 //! - `bench runs`: `dash render` and `runs gc --dry-run` over 1,000 products x 100 runs, `runs record`'s overhead;
 //! - `fuzz [--seconds N] [TARGET…]`: seed, build and run the fuzz targets of `fuzz/` (docs/SECURITY.md);
-//! - `ci`: run exactly what CI runs.
+//! - `ci`: run exactly what CI runs (fmt, tidy, clippy, tests, docs, schemas, governance).
 //!
-//! Exit codes: 0 success, 1 a check failed, 2 usage or environment error.
+//! Exit codes: 0 success, 1 a check failed, 2 usage or environment error
+//! (the tasks that run dcx exit with dcx's own code).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 // xtask is where the workspace's environment becomes settings (`CARGO`,

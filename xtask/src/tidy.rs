@@ -219,7 +219,9 @@ const MAY_READ_CLOCK_AND_ENVIRONMENT: &[&str] = &[
     // The cli's flags layer: arguments, the clock and the environment
     // become settings.
     "crates/cli/src/flags/",
-    // The runner image's one place that asks the OS (`$HOME`, `PATH`).
+    // The runner binary: its root override, and the one place that asks
+    // the OS (`$HOME`, `PATH`).
+    "crates/runner/src/main.rs",
     "crates/runner/src/host.rs",
     // The maintainer tasks.
     "xtask/src/",

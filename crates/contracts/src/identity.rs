@@ -845,13 +845,10 @@ mod tests {
         assert_eq!(file.get("A"), Some("žluťoučký"));
     }
 
-    /// A fresh directory under the system temp dir, unique to this test.
+    /// A directory under the system temp dir, unique to this test (its
+    /// name) and this run (the process id; the crate reads no clock).
     fn scratch_dir(name: &str) -> std::path::PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("dcx-identity-{name}-{}-{nanos}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dcx-identity-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         dir
     }

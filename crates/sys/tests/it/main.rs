@@ -1,5 +1,8 @@
 //! dcx-sys against real processes, real signals and real files.
 
+// Tests read their own knobs (seeds, tool paths, CI switches) from the
+// environment: clippy.toml's clock-and-environment ban is for libraries.
+#![allow(clippy::disallowed_methods)]
 #![cfg(unix)]
 
 mod leftovers;
