@@ -1,36 +1,28 @@
 //! `dcx bundle …`: implementation spec bundles (seed 003) over
 //! `dcx-bundle-overlay`.
 //!
-//! This module reads the clock and the environment (`SOURCE_DATE_EPOCH`),
-//! draws progress bars when stderr is a terminal, prints, and maps errors
+//! This module takes the time (`--now`, `SOURCE_DATE_EPOCH`, the clock:
+//! `flags::now`), shows progress bars when stderr is a terminal, prints, and maps errors
 //! to exit codes: 0 success, 1 a negative verdict (checksum or verification
 //! mismatch, unsafe package, download failure), 2 usage or configuration
 //! (bad overlay or lock, unusable `--out`).
 
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::build::{BuildOutcome, BuildRequest, build_impl};
-use dcx_bundle_overlay::check::{CheckRequest, Expected, StatementCheck, package_check};
-use dcx_bundle_overlay::install::{InstallRequest, install, install_check};
-use dcx_bundle_overlay::package::{PackageOutcome, PackageRequest, package_impl};
-use dcx_bundle_overlay::progress::{NoProgress, Progress, Stage};
+use dcx_bundle_overlay::{
+    BuildOutcome, BuildRequest, CheckRequest, Expected, InstallCheckError, InstallRequest, Limits,
+    PackageOutcome, PackageRequest, Progress, StatementCheck, build_impl, install, install_check,
+    package_check, package_impl,
+};
 use dcx_contracts::bundle::{BundleRunner, LockSource, ProjectBundleLock};
 use dcx_contracts::{LoadLimits, Sha256Hex, Timestamp, load_with};
 
-use crate::size::parse_size;
-use indicatif::{ProgressBar, ProgressStyle};
-
-/// Exit code of a negative verdict.
-const NEGATIVE: u8 = 1;
-/// Exit code of a usage or configuration error.
-const USAGE: u8 = 2;
+use crate::exit::Exit;
+use crate::flags::now::{NOW, NowArg};
+use crate::flags::size::parse_size;
+use crate::progress::ProgressLine;
 
 /// `dcx bundle` arguments.
 #[derive(Debug, Args)]
@@ -82,12 +74,15 @@ struct OverlayArgs {
     limits: LimitArgs,
 }
 
+/// `--now` of the commands that honour `SOURCE_DATE_EPOCH`.
 #[derive(Debug, Args)]
+#[command(mut_arg(NOW, |arg| arg.help(
+    "The time written into the build lock and the in-toto statement \
+     [default: SOURCE_DATE_EPOCH when set, else the clock]."
+)))]
 struct TimeArgs {
-    /// The time written into the build lock and the in-toto statement
-    /// [default: SOURCE_DATE_EPOCH when set, else the clock].
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
 }
 
 #[derive(Debug, Args)]
@@ -190,8 +185,9 @@ struct PackageCheckArgs {
     limits: LimitArgs,
 }
 
+/// The project lock and its workspace, of `install` and `install-check`.
 #[derive(Debug, Args)]
-struct InstallArgs {
+struct ProjectLockArgs {
     /// The project lock.
     #[arg(
         long,
@@ -204,27 +200,36 @@ struct InstallArgs {
     /// directory].
     #[arg(long, value_name = "DIR")]
     workspace: Option<PathBuf>,
+}
+
+impl ProjectLockArgs {
+    /// `--workspace`, else the lock's directory.
+    fn workspace(&self) -> PathBuf {
+        match &self.workspace {
+            Some(dir) => dir.clone(),
+            None => match self.lock.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct InstallArgs {
+    #[command(flatten)]
+    project: ProjectLockArgs,
     #[command(flatten)]
     limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
 struct InstallCheckArgs {
-    /// The project lock.
-    #[arg(
-        long,
-        alias = "project-lock",
-        value_name = "FILE",
-        default_value = "bundles.lock.yaml"
-    )]
-    lock: PathBuf,
-    /// The directory install_dirs are relative to [default: the lock's
-    /// directory].
-    #[arg(long, value_name = "DIR")]
-    workspace: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectLockArgs,
 }
 
-pub(crate) fn run(args: BundleArgs, documents: LoadLimits) -> ExitCode {
+pub(crate) fn run(args: BundleArgs, documents: LoadLimits) -> Exit {
     let outcome = match args.command {
         BundleCommand::BuildImpl(args) => run_build_impl(&args, documents),
         BundleCommand::PackageImpl(args) => run_package_impl(&args),
@@ -234,30 +239,37 @@ pub(crate) fn run(args: BundleArgs, documents: LoadLimits) -> ExitCode {
         BundleCommand::InstallCheck(args) => run_install_check(&args, documents),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Success,
         Err(Failure { message, code }) => {
             errln!("error: {message}");
-            ExitCode::from(code)
+            code
         }
     }
 }
 
-/// An error message and the exit code it earns.
+/// An error message and the exit status it earns.
 struct Failure {
     message: String,
-    code: u8,
+    code: Exit,
 }
 
 impl Failure {
     fn new(error: &dyn std::fmt::Display, configuration: bool) -> Self {
         Self {
             message: error.to_string(),
-            code: if configuration { USAGE } else { NEGATIVE },
+            code: if configuration {
+                Exit::Usage
+            } else {
+                Exit::Negative
+            },
         }
     }
 
     fn usage(message: String) -> Self {
-        Self { message, code: USAGE }
+        Self {
+            message,
+            code: Exit::Usage,
+        }
     }
 }
 
@@ -318,7 +330,8 @@ fn package(tree: &Path, out: &Path, now: Timestamp, pack: &PackArgs) -> Result<P
         tree,
         out,
         now,
-        source_date_epoch: source_date_epoch()?,
+        source_date_epoch: crate::flags::now::source_date_epoch()
+            .map_err(|error| Failure::usage(error.to_string()))?,
         threads: pack
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)),
@@ -407,22 +420,12 @@ fn load_lock(path: &Path, documents: &LoadLimits) -> Result<ProjectBundleLock, F
     Ok(loaded.document)
 }
 
-fn workspace_of(lock: &Path, workspace: Option<&Path>) -> PathBuf {
-    match workspace {
-        Some(dir) => dir.to_path_buf(),
-        None => match lock.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
-    }
-}
-
 fn run_install(args: &InstallArgs, documents: LoadLimits) -> Result<(), Failure> {
-    let lock = load_lock(&args.lock, &documents)?;
-    let workspace = workspace_of(&args.lock, args.workspace.as_deref());
+    let lock = load_lock(&args.project.lock, &documents)?;
+    let workspace = args.project.workspace();
     let request = InstallRequest {
         lock: &lock,
-        lock_path: &args.lock,
+        lock_path: &args.project.lock,
         workspace: &workspace,
         limits: args.limits.limits(documents),
     };
@@ -445,10 +448,10 @@ fn run_install(args: &InstallArgs, documents: LoadLimits) -> Result<(), Failure>
 }
 
 fn run_install_check(args: &InstallCheckArgs, documents: LoadLimits) -> Result<(), Failure> {
-    let lock = load_lock(&args.lock, &documents)?;
-    let workspace = workspace_of(&args.lock, args.workspace.as_deref());
-    let checked = install_check(&lock, &args.lock, &workspace).map_err(|error| {
-        let configuration = matches!(error, dcx_bundle_overlay::install::InstallCheckError::Plan(_));
+    let lock = load_lock(&args.project.lock, &documents)?;
+    let workspace = args.project.workspace();
+    let checked = install_check(&lock, &args.project.lock, &workspace).map_err(|error| {
+        let configuration = matches!(error, InstallCheckError::Plan(_));
         Failure::new(&error, configuration)
     })?;
     for bundle in checked {
@@ -475,126 +478,23 @@ fn tooling_version() -> String {
     format!("dcx {}", env!("CARGO_PKG_VERSION"))
 }
 
-fn parse_now(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).map_err(|e| e.to_string())
-}
-
-/// `SOURCE_DATE_EPOCH` (reproducible-builds.org): unset or empty is `None`;
-/// anything but a non-negative integer is a usage error.
-fn source_date_epoch() -> Result<Option<u64>, Failure> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) if !text.is_empty() => text.parse::<u64>().map(Some).map_err(|_| {
-            Failure::usage(format!(
-                "SOURCE_DATE_EPOCH must be a non-negative integer (seconds since 1970-01-01), got {text:?}"
-            ))
-        }),
-        _ => Ok(None),
-    }
-}
-
-/// `--now`, else `SOURCE_DATE_EPOCH`, else the clock.
+/// `--now`, else `SOURCE_DATE_EPOCH`, else the clock; a `SOURCE_DATE_EPOCH`
+/// that is not a time is a usage error.
 fn now(args: &TimeArgs) -> Result<Timestamp, Failure> {
-    if let Some(now) = args.now {
-        return Ok(now);
-    }
-    match source_date_epoch()? {
-        Some(seconds) => i64::try_from(seconds)
-            .ok()
-            .and_then(Timestamp::from_unix_seconds)
-            .ok_or_else(|| Failure::usage(format!("SOURCE_DATE_EPOCH {seconds} is out of range"))),
-        None => Ok(Timestamp::from_jiff(jiff::Timestamp::now())),
-    }
+    let clock = args
+        .now
+        .reproducible_clock()
+        .map_err(|error| Failure::usage(error.to_string()))?;
+    Ok(clock.timestamp())
 }
 
 /// Runs `work` with progress bars on a terminal, silently otherwise (but
 /// for the one line saying it waits for another process's lock).
 fn with_progress<T>(work: impl FnOnce(&dyn Progress) -> T) -> T {
-    if std::io::stderr().is_terminal() {
-        work(&Bars::default())
-    } else {
-        work(&Quiet)
-    }
-}
-
-/// The line printed when another dcx holds a lock this command needs.
-fn say_waiting(lock: &Path, holder: Option<u32>) {
-    let holder = holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
-    errln!(
-        "waiting: {} is locked by another dcx process{holder}; continuing when it has finished",
-        lock.display()
-    );
-}
-
-/// No bars; only the waiting line.
-struct Quiet;
-
-impl Progress for Quiet {
-    fn start(&self, stage: Stage, total: Option<u64>) {
-        NoProgress.start(stage, total);
-    }
-
-    fn advance(&self, stage: Stage, bytes: u64) {
-        NoProgress.advance(stage, bytes);
-    }
-
-    fn finish(&self, stage: Stage) {
-        NoProgress.finish(stage);
-    }
-
-    fn waiting(&self, lock: &Path, holder: Option<u32>) {
-        say_waiting(lock, holder);
-    }
-}
-
-/// One indicatif bar per stage, replaced as stages follow each other.
-#[derive(Default)]
-struct Bars {
-    current: Mutex<Option<ProgressBar>>,
-}
-
-impl Progress for Bars {
-    fn start(&self, stage: Stage, total: Option<u64>) {
-        let bar = match total {
-            Some(total) => ProgressBar::new(total),
-            None => ProgressBar::new_spinner(),
-        };
-        let template = if total.is_some() {
-            "{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}"
-        } else {
-            "{prefix:>8} {spinner} {bytes} {bytes_per_sec}"
-        };
-        let style = ProgressStyle::with_template(template)
-            .map(|style| style.progress_chars("=> "))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_prefix(stage.label());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        if let Ok(mut current) = self.current.lock()
-            && let Some(previous) = current.replace(bar)
-        {
-            previous.finish_and_clear();
-        }
-    }
-
-    fn advance(&self, _: Stage, bytes: u64) {
-        if let Ok(current) = self.current.lock()
-            && let Some(bar) = current.as_ref()
-        {
-            bar.inc(bytes);
-        }
-    }
-
-    fn finish(&self, _: Stage) {
-        if let Ok(mut current) = self.current.lock()
-            && let Some(bar) = current.take()
-        {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn waiting(&self, lock: &Path, holder: Option<u32>) {
-        say_waiting(lock, holder);
-    }
+    let progress = ProgressLine::on_stderr();
+    let result = work(&progress);
+    progress.clear();
+    result
 }
 
 #[cfg(test)]

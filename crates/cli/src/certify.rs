@@ -1,27 +1,26 @@
 //! `dcx certify`: certify a runner lane (`--runner <id>`), or verify a
 //! certificate (`dcx certify verify <cert.json>`). The work is done by
-//! `dcx-certification`; this module reads the clock, `PATH` and git, prints
-//! and picks the exit code.
+//! `dcx-certification`; this module passes it the time, `PATH` (both from
+//! `flags`) and the commit git names, prints and picks the exit code.
 //!
 //! SIGINT and SIGTERM cancel a certification: the adapter's process group
 //! gets the signal (then SIGKILL after a grace), no certificate is written,
 //! and dcx exits 130 or 143. A second signal exits at once.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use dcx_certification::verify::{FindingKind, verify_file_with};
 use dcx_certification::{CertifySettings, certify_with, parse_duration, verdict_line};
-use dcx_contracts::{LoadLimits, Timestamp};
+use dcx_contracts::LoadLimits;
+
+use crate::exit::Exit;
+use crate::flags::now::{NOW, NowArg};
 
 /// The registry read when `--registry` is not given, relative to the
 /// working directory (a checkout of the control-plane repository).
 const DEFAULT_REGISTRY: &str = "specs/runner_certification_registry_v1.yaml";
-
-/// Exit code of a usage or configuration error.
-const USAGE: u8 = 2;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -54,6 +53,7 @@ enum Action {
 }
 
 #[derive(Args)]
+#[command(mut_arg(NOW, |arg| arg.help("The certificate's `certified_at` (RFC 3339); default: the clock.")))]
 struct LaneArgs {
     /// The lane to certify, e.g. `rust`.
     #[arg(long, required = true)]
@@ -74,23 +74,18 @@ struct LaneArgs {
     /// The commit certified; default: `git rev-parse HEAD` here.
     #[arg(long, value_name = "SHA")]
     commit_sha: Option<String>,
-    /// The certificate's `certified_at` (RFC 3339); default: the clock.
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
     /// How long one adapter invocation may run (`300s`, `5m`, `1500ms`).
     #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_timeout)]
     timeout: Duration,
-}
-
-fn parse_now(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
-pub(crate) fn run(args: CertifyArgs, documents: LoadLimits) -> ExitCode {
+pub(crate) fn run(args: CertifyArgs, documents: LoadLimits) -> Exit {
     match args.action {
         Some(Action::Verify {
             certificate,
@@ -101,11 +96,11 @@ pub(crate) fn run(args: CertifyArgs, documents: LoadLimits) -> ExitCode {
     }
 }
 
-fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
+fn run_certify(args: LaneArgs, documents: LoadLimits) -> Exit {
     // clap enforces --runner when no subcommand is given.
     let Some(runner_id) = args.runner else {
         errln!("error: --runner is required");
-        return ExitCode::from(USAGE);
+        return Exit::Usage;
     };
     let commit_sha = match args.commit_sha {
         Some(sha) => sha,
@@ -113,7 +108,7 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
             Ok(sha) => sha,
             Err(why) => {
                 errln!("error: cannot tell which commit to certify ({why}); pass --commit-sha");
-                return ExitCode::from(USAGE);
+                return Exit::Usage;
             }
         },
     };
@@ -121,20 +116,18 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
         runner_id,
         registry: args.registry,
         adapter: args.adapter,
-        search_path: std::env::var_os("PATH"),
+        search_path: crate::flags::env::search_path(),
         spec_root: args.spec_root,
         out_dir: args.out_dir,
         commit_sha,
-        now: args
-            .now
-            .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now())),
+        now: args.now.clock().timestamp(),
         timeout: args.timeout,
         documents,
     };
     let cancel = dcx_sys::Cancel::new();
     if let Err(error) = dcx_sys::cancel_on_signals(&cancel) {
         errln!("error: {error}");
-        return ExitCode::from(USAGE);
+        return Exit::Usage;
     }
     let result = certify_with(&settings, &cancel, |lock, holder| {
         let holder = holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
@@ -162,18 +155,18 @@ fn run_certify(args: LaneArgs, documents: LoadLimits) -> ExitCode {
             if let Some(signal) = cancel.signal() {
                 // The signal came after the last adapter ended: the
                 // certificate is whole, but the run was still interrupted.
-                ExitCode::from(dcx_sys::exit_code_for_signal(signal))
+                Exit::Signal(signal)
             } else if certification.passed() {
-                ExitCode::SUCCESS
+                Exit::Success
             } else {
-                ExitCode::FAILURE
+                Exit::Negative
             }
         }
         Err(error) => {
             errln!("error: {error}");
             match error.signal() {
-                Some(signal) => ExitCode::from(dcx_sys::exit_code_for_signal(signal)),
-                None => ExitCode::from(USAGE),
+                Some(signal) => Exit::Signal(signal),
+                None => Exit::Usage,
             }
         }
     }
@@ -193,12 +186,12 @@ fn head_commit(dir: &Path) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool, documents: &LoadLimits) -> ExitCode {
+fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool, documents: &LoadLimits) -> Exit {
     let verification = match verify_file_with(certificate, registry, documents) {
         Ok(verification) => verification,
         Err(error) => {
             errln!("error: {error}");
-            return ExitCode::from(USAGE);
+            return Exit::Usage;
         }
     };
     if let Some(hash) = verification.payload_sha256
@@ -225,11 +218,11 @@ fn run_verify(certificate: &Path, registry: Option<&Path>, strict: bool, documen
     let shown = certificate.display();
     if problems > 0 {
         errln!("FAIL: {shown}: {problems} problem(s)");
-        return ExitCode::FAILURE;
+        return Exit::Negative;
     }
     match warnings {
         0 => outln!("verified: {shown}"),
         n => outln!("verified: {shown} ({n} schema drift warning(s); --strict makes them fatal)"),
     }
-    ExitCode::SUCCESS
+    Exit::Success
 }

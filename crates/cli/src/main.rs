@@ -11,8 +11,10 @@ mod output;
 
 mod bundle;
 mod certify;
+mod exit;
+mod flags;
+mod progress;
 mod run_artifacts;
-mod size;
 mod status;
 
 use std::path::PathBuf;
@@ -21,24 +23,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dcx_contracts::{LoadLimits, documents};
 
+use crate::exit::Exit;
+
 #[derive(Parser)]
 #[command(name = "dcx", version, about = "The control plane for runner contracts")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// The largest document any command reads (bytes, or KiB/MiB/GiB).
-    ///
-    /// Registries, catalogs, overlays, bundles.lock.yaml, matrices,
-    /// certificates, products.json, last_run.json, case files, checksum
-    /// files and in-toto statements: a larger file is refused unread.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SIZE",
-        default_value = "16MiB",
-        value_parser = size::parse_size
-    )]
-    max_document_bytes: u64,
+    #[command(flatten)]
+    documents: flags::size::DocumentLimitsArg,
 }
 
 #[derive(Subcommand)]
@@ -110,16 +103,14 @@ fn main() -> ExitCode {
             } else {
                 out!("{rendered}");
             }
-            let code = u8::try_from(error.exit_code()).unwrap_or(2);
-            return output::finish(ExitCode::from(code));
+            return output::finish(Exit::of_clap(error.exit_code()));
         }
     };
-    let code = run(cli);
-    output::finish(code)
+    output::finish(run(cli))
 }
 
-fn run(cli: Cli) -> ExitCode {
-    let documents = LoadLimits::with_max_bytes(cli.max_document_bytes);
+fn run(cli: Cli) -> Exit {
+    let documents = cli.documents.limits();
     match cli.command {
         Command::Validate {
             kind,
@@ -131,11 +122,11 @@ fn run(cli: Cli) -> ExitCode {
                 for kind in documents::ALL {
                     outln!("{:<40} {}", kind.id, kind.name);
                 }
-                return ExitCode::SUCCESS;
+                return Exit::Success;
             }
             let Some(kind) = kind.as_deref().and_then(documents::by_id) else {
                 errln!("error: --kind is required");
-                return ExitCode::from(2);
+                return Exit::Usage;
             };
             validate(kind, strict, &files, &documents)
         }
@@ -148,12 +139,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn validate(
-    kind: &documents::DocumentKind,
-    strict: bool,
-    files: &[PathBuf],
-    limits: &LoadLimits,
-) -> ExitCode {
+fn validate(kind: &documents::DocumentKind, strict: bool, files: &[PathBuf], limits: &LoadLimits) -> Exit {
     let mut failed = 0usize;
     for file in files {
         match kind.check_file_with(file, limits) {
@@ -175,9 +161,9 @@ fn validate(
         }
     }
     if failed == 0 {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
         errln!("{failed} of {} file(s) invalid", files.len());
-        ExitCode::FAILURE
+        Exit::Negative
     }
 }

@@ -17,8 +17,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-/// The exit code after the reader of stdout went away.
-pub(crate) const BROKEN_PIPE: u8 = 141;
+use crate::exit::Exit;
 
 /// The first failed write, and on which stream.
 static FAILURE: Mutex<Option<(&'static str, io::Error)>> = Mutex::new(None);
@@ -57,7 +56,7 @@ pub(crate) fn stderr(args: fmt::Arguments<'_>) {
 
 /// The exit code of a command that would exit with `code`, given what
 /// happened to its output.
-pub(crate) fn finish(code: ExitCode) -> ExitCode {
+pub(crate) fn finish(code: Exit) -> ExitCode {
     if !failed() {
         // Output still buffered (none is, after `stdout`'s flush) may fail now.
         if let Err(e) = io::stdout().lock().flush() {
@@ -65,20 +64,21 @@ pub(crate) fn finish(code: ExitCode) -> ExitCode {
         }
     }
     let failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match failure {
+    let exit = match failure {
         None => code,
         Some((_, e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-            if code == ExitCode::SUCCESS {
-                ExitCode::from(BROKEN_PIPE)
+            if code == Exit::Success {
+                Exit::BROKEN_PIPE
             } else {
                 code
             }
         }
         Some((stream, e)) => {
             let _ = writeln!(io::stderr(), "error: cannot write to {stream}: {e}");
-            ExitCode::from(2)
+            Exit::Usage
         }
-    }
+    };
+    exit.into()
 }
 
 /// `print!` that never panics.

@@ -2,17 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use dcx_contracts::Timestamp;
 use dcx_run_artifacts::{
-    Clock, DEFAULT_HISTORY_LIMIT, DashDir, INDEX_FILE, RenderOptions, ServeConfig, Severity, link_prefix,
+    DEFAULT_HISTORY_LIMIT, DashDir, INDEX_FILE, RenderOptions, ServeConfig, Severity, link_prefix,
     render_to_file, serve,
 };
 
-use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
+use super::{DashDirArg, count, usage_error};
+use crate::exit::Exit;
+use crate::flags::now::{NOW, NowArg};
 
 #[derive(Debug, Args)]
 pub(crate) struct DashArgs {
@@ -38,6 +38,7 @@ enum DashCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg(NOW, |arg| arg.help("Pin \"rendered at\" (RFC 3339), for reproducible pages.")))]
 struct RenderArgs {
     /// Where to write the page [default: `DASH_DIR/index.html`].
     #[arg(long, value_name = "FILE")]
@@ -45,12 +46,12 @@ struct RenderArgs {
     /// Runs listed per product in the history.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_HISTORY_LIMIT)]
     history: usize,
-    /// Pin "rendered at" (RFC 3339), for reproducible pages.
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg(NOW, |arg| arg.help("Pin \"rendered at\" (RFC 3339) on every page.")))]
 struct ServeArgs {
     /// The address to listen on (port 0 picks a free one).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -58,12 +59,11 @@ struct ServeArgs {
     /// Runs listed per product in the history.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_HISTORY_LIMIT)]
     history: usize,
-    /// Pin "rendered at" (RFC 3339) on every page.
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
 }
 
-pub(crate) fn run(args: DashArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+pub(crate) fn run(args: DashArgs, documents: dcx_contracts::LoadLimits) -> Exit {
     let dash = args.dash_dir.dash(documents);
     match args.command {
         DashCommand::Render(render) => run_render(&dash, render),
@@ -71,7 +71,7 @@ pub(crate) fn run(args: DashArgs, documents: dcx_contracts::LoadLimits) -> ExitC
     }
 }
 
-fn run_render(dash: &DashDir, args: RenderArgs) -> ExitCode {
+fn run_render(dash: &DashDir, args: RenderArgs) -> Exit {
     let out = args.out.unwrap_or_else(|| dash.root().join(INDEX_FILE));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(parent)
@@ -79,7 +79,7 @@ fn run_render(dash: &DashDir, args: RenderArgs) -> ExitCode {
         return usage_error(format!("cannot create {}: {e}", parent.display()));
     }
     let options = RenderOptions {
-        now: Timestamp::from_jiff(SystemClock::new(args.now).now()),
+        now: args.now.clock().timestamp(),
         history_limit: args.history,
         link_prefix: link_prefix(dash.root(), &out),
     };
@@ -104,13 +104,13 @@ fn run_render(dash: &DashDir, args: RenderArgs) -> ExitCode {
         }
     );
     if page.fleet.findings.iter().any(|f| f.severity == Severity::Error) {
-        ExitCode::from(USAGE)
+        Exit::Usage
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 
-fn run_serve(dash: DashDir, args: ServeArgs) -> ExitCode {
+fn run_serve(dash: DashDir, args: ServeArgs) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -133,7 +133,7 @@ fn run_serve(dash: DashDir, args: ServeArgs) -> ExitCode {
         );
         let config = ServeConfig {
             dash,
-            clock: Arc::new(SystemClock::new(args.now)),
+            clock: Arc::new(args.now.clock()),
             history_limit: args.history,
         };
         let shutdown = async {
@@ -143,7 +143,7 @@ fn run_serve(dash: DashDir, args: ServeArgs) -> ExitCode {
             }
         };
         match serve(listener, config, shutdown).await {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => Exit::Success,
             Err(e) => usage_error(format!("server failed: {e}")),
         }
     })

@@ -1,13 +1,12 @@
 //! `dcx fleet register | list`: the products registry.
 
-use std::process::ExitCode;
-
 use clap::{Args, Subcommand, ValueEnum};
-use dcx_contracts::Timestamp;
 use dcx_contracts::run_artifacts::{Criticality, Product, ProductStatus};
 use dcx_run_artifacts::{list_products, register_product};
 
-use super::{DashDirArg, count, parse_now, usage_error};
+use super::{DashDirArg, count, usage_error};
+use crate::exit::Exit;
+use crate::flags::now::{NOW, NowArg};
 
 #[derive(Debug, Args)]
 pub(crate) struct FleetArgs {
@@ -31,6 +30,7 @@ enum FleetCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg(NOW, |arg| arg.help("Pin `generated_at` (RFC 3339), for reproducible files.")))]
 struct RegisterArgs {
     /// The product id (a slug: it becomes `runs/PRODUCT_ID/`).
     product_id: String,
@@ -64,9 +64,8 @@ struct RegisterArgs {
     /// Leave it out of fleet operations (`enabled: false`).
     #[arg(long)]
     disabled: bool,
-    /// Pin `generated_at` (RFC 3339), for reproducible files.
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -111,13 +110,11 @@ impl From<CriticalityArg> for Criticality {
     }
 }
 
-pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit {
     let dash = args.dash_dir.dash(documents);
     match args.command {
         FleetCommand::Register(register) => {
-            let now = register
-                .now
-                .unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now()));
+            let now = register.now.clock().timestamp();
             let id = register.product_id.clone();
             let product = Product {
                 product_id: register.product_id,
@@ -140,7 +137,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
                         dash.products_file().display(),
                         count(registry.products.len(), "product", "products")
                     );
-                    ExitCode::SUCCESS
+                    Exit::Success
                 }
                 Err(e) => usage_error(e),
             }
@@ -151,7 +148,7 @@ pub(crate) fn run(args: FleetArgs, documents: dcx_contracts::LoadLimits) -> Exit
                     errln!("warning: {}: {warning}", dash.products_file().display());
                 }
                 print_table(&registry.products);
-                ExitCode::SUCCESS
+                Exit::Success
             }
             Err(e) => usage_error(e),
         },

@@ -2,11 +2,9 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use dcx_contracts::Timestamp;
 use dcx_contracts::run_artifacts::{KillSwitch, RunStatus};
 use dcx_run_artifacts::{
     DEFAULT_KEEP, DashDir, GcOptions, LOG_FILE, ProductId, Protection, RecordError, RecordRequest, RunEnding,
@@ -14,12 +12,9 @@ use dcx_run_artifacts::{
 };
 use dcx_sys::{Cancel, CancelReason};
 
-use super::{DashDirArg, SystemClock, USAGE, count, parse_now, usage_error};
-
-/// Exit code of `runs record` when the kill switch refused or stopped the run.
-const KILL_SWITCH: u8 = 3;
-/// Exit code of a run cancelled otherwise than by a signal: 128 + SIGINT.
-const CANCELLED: u8 = 130;
+use super::{DashDirArg, count, usage_error};
+use crate::exit::Exit;
+use crate::flags::now::{NOW, NowArg};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunsArgs {
@@ -62,6 +57,9 @@ enum RunsCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg(NOW, |arg| arg.help(
+    "Pin the wall clock (RFC 3339): run id, started_at. Durations are still measured."
+)))]
 struct RecordArgs {
     /// The product (registered in products.json).
     product_id: String,
@@ -95,15 +93,13 @@ struct RecordArgs {
     junit: Option<PathBuf>,
     /// The largest --junit file converted (bytes, or KiB/MiB/GiB); a larger
     /// one is not read and the run says so.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::size::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::flags::size::parse_size)]
     max_junit_bytes: u64,
     /// Run although the kill switch is engaged (it stays engaged).
     #[arg(long)]
     override_kill_switch: bool,
-    /// Pin the wall clock (RFC 3339): run id, started_at. Durations are
-    /// still measured.
-    #[arg(long, value_name = "TIME", value_parser = parse_now)]
-    now: Option<Timestamp>,
+    #[command(flatten)]
+    now: NowArg,
     /// The test command, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -145,7 +141,7 @@ struct GcArgs {
     all: bool,
 }
 
-pub(crate) fn run(args: RunsArgs, documents: dcx_contracts::LoadLimits) -> ExitCode {
+pub(crate) fn run(args: RunsArgs, documents: dcx_contracts::LoadLimits) -> Exit {
     let dash = args.dash_dir.dash(documents);
     match args.command {
         RunsCommand::Record(record) => run_record(&dash, record),
@@ -155,16 +151,16 @@ pub(crate) fn run(args: RunsArgs, documents: dcx_contracts::LoadLimits) -> ExitC
     }
 }
 
-fn product_id(id: &str) -> Result<ProductId, ExitCode> {
+fn product_id(id: &str) -> Result<ProductId, Exit> {
     ProductId::parse(id).map_err(usage_error)
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, ExitCode> {
+fn seconds(value: f64, flag: &str) -> Result<Duration, Exit> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| usage_error(format!("{flag} must be a number of seconds >= 0 (got {value})")))
 }
 
-fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
+fn run_record(dash: &DashDir, args: RecordArgs) -> Exit {
     let product = match product_id(&args.product_id) {
         Ok(product) => product,
         Err(code) => return code,
@@ -200,12 +196,12 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         max_junit_bytes: args.max_junit_bytes,
         override_kill_switch: args.override_kill_switch,
     };
-    let clock = SystemClock::new(args.now);
+    let clock = args.now.clock();
     let recorded = match record(dash, &request, &clock, &cancel) {
         Ok(recorded) => recorded,
         Err(e @ RecordError::KillSwitch { .. }) => {
             errln!("error: {e}");
-            return ExitCode::from(KILL_SWITCH);
+            return Exit::KillSwitch;
         }
         Err(e) => return usage_error(e),
     };
@@ -235,17 +231,15 @@ fn run_record(dash: &DashDir, args: RecordArgs) -> ExitCode {
         );
     }
     match (&recorded.ending, report.status) {
-        (RunEnding::Cancelled(CancelReason::Signal(signal)), _) => {
-            ExitCode::from(dcx_sys::exit_code_for_signal(*signal))
-        }
-        (RunEnding::KillSwitch(_), _) => ExitCode::from(KILL_SWITCH),
-        (_, RunStatus::Success) => ExitCode::SUCCESS,
-        (_, RunStatus::Cancelled) => ExitCode::from(CANCELLED),
-        (_, RunStatus::Failed | RunStatus::InProgress) => ExitCode::FAILURE,
+        (RunEnding::Cancelled(CancelReason::Signal(signal)), _) => Exit::Signal(*signal),
+        (RunEnding::KillSwitch(_), _) => Exit::KillSwitch,
+        (_, RunStatus::Success) => Exit::Success,
+        (_, RunStatus::Cancelled) => Exit::INTERRUPTED,
+        (_, RunStatus::Failed | RunStatus::InProgress) => Exit::Negative,
     }
 }
 
-fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> ExitCode {
+fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> Exit {
     let product = match product_id(&args.product_id) {
         Ok(product) => product,
         Err(code) => return code,
@@ -257,17 +251,17 @@ fn run_kill_switch(dash: &DashDir, args: KillSwitchArgs) -> ExitCode {
     match set_kill_switch(dash, &product, switch) {
         Ok(report) if report.kill_switch.enabled => {
             outln!("kill switch engaged for {product}: {}", report.kill_switch.reason);
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Ok(_) => {
             outln!("kill switch released for {product}");
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Err(e) => usage_error(e),
     }
 }
 
-fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
+fn run_gc(dash: &DashDir, args: GcArgs) -> Exit {
     let product = match args.product.as_deref().map(product_id).transpose() {
         Ok(product) => product,
         Err(code) => return code,
@@ -319,7 +313,7 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
             count(total, "run directory", "run directories"),
             count(plan.products.len(), "product", "products")
         );
-        return ExitCode::SUCCESS;
+        return Exit::Success;
     }
     let products = plan.products.len();
     let outcome = execute_gc(dash, plan);
@@ -343,13 +337,13 @@ fn run_gc(dash: &DashDir, args: GcArgs) -> ExitCode {
         count(products, "product", "products")
     );
     if outcome.failed.is_empty() {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::FAILURE
+        Exit::Negative
     }
 }
 
-fn run_validate(dash: &DashDir) -> ExitCode {
+fn run_validate(dash: &DashDir) -> Exit {
     let validation = validate(dash);
     for finding in &validation.fleet {
         errln!("{}: {finding}", finding.severity);
@@ -371,11 +365,11 @@ fn run_validate(dash: &DashDir) -> ExitCode {
         count(warnings, "warning", "warnings")
     );
     if validation.registry_error {
-        ExitCode::from(USAGE)
+        Exit::Usage
     } else if errors > 0 {
-        ExitCode::FAILURE
+        Exit::Negative
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 
@@ -393,7 +387,7 @@ mod tests {
     #[test]
     fn junit_cap_default_in_help_is_the_library_default() {
         assert_eq!(
-            crate::size::parse_size("64MiB"),
+            crate::flags::size::parse_size("64MiB"),
             Ok(dcx_run_artifacts::DEFAULT_MAX_JUNIT_BYTES)
         );
     }

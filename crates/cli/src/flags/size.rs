@@ -1,6 +1,37 @@
 //! Byte sizes on the command line: the resource-cap flags
 //! (`--max-document-bytes`, `--max-package-bytes`, …) take plain bytes or
 //! a binary-unit suffix, e.g. `1048576`, `512KiB`, `16MiB`, `1GiB`.
+//! The one cap every command shares is `--max-document-bytes`
+//! ([`DocumentLimitsArg`]).
+
+use clap::Args;
+use dcx_contracts::LoadLimits;
+
+/// The global `--max-document-bytes`, flattened into the top-level
+/// arguments.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct DocumentLimitsArg {
+    /// The largest document any command reads (bytes, or KiB/MiB/GiB).
+    ///
+    /// Registries, catalogs, overlays, bundles.lock.yaml, matrices,
+    /// certificates, products.json, last_run.json, case files, checksum
+    /// files and in-toto statements: a larger file is refused unread.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        default_value = "16MiB",
+        value_parser = parse_size
+    )]
+    max_document_bytes: u64,
+}
+
+impl DocumentLimitsArg {
+    /// The limits every command passes to the libraries that load documents.
+    pub(crate) fn limits(self) -> LoadLimits {
+        LoadLimits::with_max_bytes(self.max_document_bytes)
+    }
+}
 
 /// Parses `<digits>[B|KiB|MiB|GiB|TiB]` (units case-insensitive, a space
 /// allowed before them). Decimal units (`MB`) are refused rather than
