@@ -15,6 +15,11 @@
 //! 5. semantic validation, which reports *every* violation with its pointer
 //!    ([`LoadError::Invalid`]).
 //!
+//! Steps 2 to 4 are one parse, straight into the type: the version is read
+//! from the typed document. Only a document the typed parse refuses is read
+//! once more, as a plain value, so that its errors still come in the order
+//! above (a syntax error, then an unsupported version, then the field).
+//!
 //! # Resource caps
 //!
 //! A file is never read whole before its size is checked: [`load_with`]
@@ -23,9 +28,9 @@
 //! stops at the cap too. [`load`] uses [`LoadLimits::default`]
 //! ([`DEFAULT_MAX_DOCUMENT_BYTES`], 16 MiB: far above any real registry).
 //!
-//! YAML anchors and aliases cannot blow up memory: before either YAML pass
-//! (the raw value for the version check, then the typed parse) builds
-//! anything, a counting pass walks the document with aliases expanded and
+//! YAML anchors and aliases cannot blow up memory: before the YAML parse
+//! builds anything, a document that has aliases at all is walked by a
+//! counting pass, with aliases expanded, which keeps nothing and
 //! stops once it has seen more values than the text's length in bytes plus
 //! [`YAML_ALIAS_SLACK`] ([`LoadError::AliasExpansion`]). An alias-free
 //! document never has more values than bytes, so only documents that grow
@@ -46,6 +51,7 @@ use serde::de::DeserializeOwned;
 use crate::atomic::{WriteError, atomic_write};
 use crate::pointer;
 use crate::schema;
+use crate::version_field;
 use crate::yaml;
 
 /// The serialization a document is read from or written in.
@@ -474,15 +480,56 @@ pub fn from_str<D: Document>(text: &str, format: Format, origin: &str) -> Result
 /// report violations themselves, and for reading documents other
 /// implementations wrote.
 pub fn parse<D: Document>(text: &str, format: Format, origin: &str) -> Result<Loaded<D>, LoadError> {
-    // For YAML this also walks the document with its aliases expanded,
-    // under a budget: the typed parse below replays the very same events,
-    // so it only runs on documents whose expansion is known to be bounded.
-    let raw = parse_value(text, format, origin)?;
-    check_version::<D>(&raw, origin)?;
-
+    // The text is parsed once, into the type; the version check reads the
+    // typed document. Only when the typed parse fails is the text read again,
+    // as a plain value, to report what comes first: a syntax error, then an
+    // unsupported version (a version-3 document may miss a field that
+    // version 1 requires), then the typed parse's own error.
+    if format == Format::Yaml {
+        // Brackets and alias expansion: the typed parse replays the events
+        // this walk counted, so it only runs on a bounded document.
+        yaml::check_bounds(text).map_err(|e| yaml_error(e, text, origin))?;
+    }
     let mut unknown = Vec::new();
+    let typed = typed_parse::<D>(text, format, origin, &mut unknown);
+    let document = match typed {
+        Ok(document) => {
+            if let Some(pin) = D::VERSION {
+                check_version::<D>(
+                    version_field::top_level_field(&document, pin.field()).as_ref(),
+                    origin,
+                )?;
+            }
+            document
+        }
+        Err(error) => {
+            let raw = parse_value(text, format, origin)?;
+            if let Some(pin) = D::VERSION {
+                check_version::<D>(raw.get(pin.field()), origin)?;
+            }
+            return Err(error);
+        }
+    };
+    let warnings = unknown
+        .into_iter()
+        .map(|pointer| Warning {
+            pointer,
+            message: format!("unknown field (not part of {}); ignored", D::ID),
+        })
+        .collect();
+    Ok(Loaded { document, warnings })
+}
+
+/// The typed parse: the document, or the first structural problem with its
+/// pointer and position; unknown fields are collected into `unknown`.
+fn typed_parse<D: Document>(
+    text: &str,
+    format: Format,
+    origin: &str,
+    unknown: &mut Vec<String>,
+) -> Result<D, LoadError> {
     let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(pointer::from_ignored_path(&path));
-    let typed: Result<D, _> = match format {
+    match format {
         Format::Json => {
             let mut deserializer = serde_json::Deserializer::from_str(text);
             let ignoring = serde_ignored::Deserializer::new(&mut deserializer, &mut note_unknown);
@@ -499,16 +546,7 @@ pub fn parse<D: Document>(text: &str, format: Format, origin: &str) -> Result<Lo
         }
         Format::Yaml => yaml::deserialize_tracked(text, &mut note_unknown)
             .map_err(|(path, e)| field_error::<D>(origin, &path, e.message, e.line, e.column)),
-    };
-    let document = typed?;
-    let warnings = unknown
-        .into_iter()
-        .map(|pointer| Warning {
-            pointer,
-            message: format!("unknown field (not part of {}); ignored", D::ID),
-        })
-        .collect();
-    Ok(Loaded { document, warnings })
+    }
 }
 
 /// Parses text as a JSON value in the given syntax, mapping syntax errors to
@@ -529,28 +567,36 @@ pub fn parse_value(text: &str, format: Format, origin: &str) -> Result<serde_jso
                 message,
             }
         }),
-        Format::Yaml => yaml::to_json_value(text).map_err(|e| match e.expansion_limit {
-            Some(limit) => LoadError::AliasExpansion {
-                origin: origin.to_owned(),
-                line: e.line,
-                column: e.column,
-                bytes: text.len() as u64,
-                limit,
-            },
-            None => LoadError::Syntax {
-                origin: origin.to_owned(),
-                format,
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            },
-        }),
+        Format::Yaml => yaml::to_json_value(text).map_err(|e| yaml_error(e, text, origin)),
     }
 }
 
-fn check_version<D: Document>(raw: &serde_json::Value, origin: &str) -> Result<(), LoadError> {
+/// A YAML library error as a [`LoadError`]: an alias expansion past the
+/// budget, or a syntax error.
+fn yaml_error(e: yaml::YamlError, text: &str, origin: &str) -> LoadError {
+    match e.expansion_limit {
+        Some(limit) => LoadError::AliasExpansion {
+            origin: origin.to_owned(),
+            line: e.line,
+            column: e.column,
+            bytes: text.len() as u64,
+            limit,
+        },
+        None => LoadError::Syntax {
+            origin: origin.to_owned(),
+            format: Format::Yaml,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        },
+    }
+}
+
+/// Refuses a version this build does not read; `found` is the version
+/// field's value as written, if the document has one.
+fn check_version<D: Document>(found: Option<&serde_json::Value>, origin: &str) -> Result<(), LoadError> {
     let Some(pin) = D::VERSION else { return Ok(()) };
-    let Some(found) = raw.get(pin.field()) else {
+    let Some(found) = found else {
         // Missing: the typed parse names the field and its type.
         return Ok(());
     };

@@ -42,6 +42,7 @@ pub mod schema;
 pub mod status;
 pub mod timestamp;
 mod validate;
+mod version_field;
 mod yaml;
 
 pub use atomic::{WriteError, atomic_write, atomic_write_set};

@@ -44,12 +44,13 @@ impl YamlError {
     }
 }
 
-/// Parses YAML text into a JSON value (for version checks and generic tools).
-///
-/// The document is first walked with a value budget (see [`check_expansion`]),
-/// so aliases cannot make the value, or the typed parse that replays the
-/// same events, grow past the text's length plus [`ALIAS_SLACK`] values.
-pub(crate) fn to_json_value(text: &str) -> Result<serde_json::Value, YamlError> {
+/// Refuses text the YAML library must not be handed, before anything is
+/// built from it: too many flow brackets open at once (see
+/// [`check_brackets`]), or aliases that expand the document past its
+/// length plus [`ALIAS_SLACK`] values (see [`check_expansion`]). Every
+/// parse of the same text replays the events this walk counted, so after
+/// it no parse of it can grow past that budget.
+pub(crate) fn check_bounds(text: &str) -> Result<(), YamlError> {
     check_brackets(text)?;
     // An alias is spelled `*name`: text without a `*` cannot expand, and is
     // spared the extra walk (registries with 10,000 lanes are parsed on
@@ -57,6 +58,14 @@ pub(crate) fn to_json_value(text: &str) -> Result<serde_json::Value, YamlError> 
     if text.contains('*') {
         check_expansion(text)?;
     }
+    Ok(())
+}
+
+/// Parses YAML text into a JSON value (for generic tools, and for the
+/// loader's diagnosis of a document its typed parse refused), within
+/// [`check_bounds`].
+pub(crate) fn to_json_value(text: &str) -> Result<serde_json::Value, YamlError> {
+    check_bounds(text)?;
     serde_yaml::from_str(text).map_err(|e| YamlError::from_library(&e))
 }
 
