@@ -1,17 +1,11 @@
-//! What the integration tests of `dcx` share, each test binary including
-//! it with `mod common;`: running the binary and reading what it printed
-//! (here), real processes, pids, signals and bounded waits
+//! What the end-to-end tests of `dcx` share (`crate::support`): running
+//! the binary and reading what it printed (here), real processes, pids, signals and bounded waits
 //! ([`process`]), failing standard outputs ([`output`]), trees and the
 //! leftovers of killed writers ([`files`]), generated base bundles
 //! ([`bundle`]), the certify fixtures ([`certify`]), and the fleets of the
 //! run-artifact tests (here): the bundled example fleet (`examples/dash`,
 //! the upstream fleet) and a fleet with one product per bad input of the
 //! issue's table, built from the upstream examples.
-
-#![allow(
-    dead_code,
-    reason = "each test binary compiles all of `common` and uses a different part of it"
-)]
 
 pub(crate) mod bundle;
 pub(crate) mod certify;

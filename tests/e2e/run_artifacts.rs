@@ -3,13 +3,12 @@
 //! bad-input table, and snapshots of the emitted artifacts at a pinned
 //! `--now`.
 
-mod common;
-
+use crate::support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::process::{signal, wait_until};
-use common::{
+use crate::support::process::{signal, wait_until};
+use crate::support::{
     NOW, SCRIPT_NAME, SCRIPT_REASON, SCRIPT_SUMMARY, bad_fleet, dcx, example_fleet, stderr, stdout,
 };
 use serde_json::Value;
@@ -476,7 +475,7 @@ removed 2 run directories in 1 product
 /// under `specs/examples/`; they must not drift apart.
 #[test]
 fn the_bundled_example_fleet_is_the_upstream_one() {
-    let root = common::repo_root();
+    let root = support::repo_root();
     let read = |path: &str| std::fs::read(root.join(path)).unwrap();
     assert_eq!(
         read("examples/dash/products.json"),

@@ -1,12 +1,10 @@
 //! `dcx validate`: exit 0 valid, 1 invalid, 2 usage; messages name the file.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::output::{closed_pipe, dev_full};
-use common::{dcx, stderr};
+use crate::support::output::{closed_pipe, dev_full};
+use crate::support::{dcx, stderr};
 
 const REPORT: &str = r#"{"version":1,"runner_id":"rust","implementation_repo":"dc-runner-rust","release_version":"v1","commit_sha":"0000000000000000000000000000000000000000","generated_at":"2026-02-20T00:00:00Z","lane_class":"required","overall_status":"pass","fresh_until":"2026-02-23T00:00:00Z","command_results":[],"artifact_refs":[]}"#;
 

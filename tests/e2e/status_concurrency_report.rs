@@ -4,16 +4,14 @@
 //! and a closed stdout or /dev/full never panics. Real `dcx`, real
 //! signals, real processes.
 
-mod common;
-
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::output::{dev_full, output_with_stdout};
-use common::process::{read_pid, signal, survivors};
-use common::text;
+use crate::support::output::{dev_full, output_with_stdout};
+use crate::support::process::{read_pid, signal, survivors};
+use crate::support::text;
 
 /// `dcx status report` in `dir` running `commands`, writing `report.json`.
 fn report(dir: &Path, commands: &[&str]) -> Command {

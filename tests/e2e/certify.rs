@@ -6,13 +6,11 @@
 //! snapshots replace with placeholders (the payload hash is proven by
 //! `verify` instead).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::certify::{COMMIT, NOW, registry, workdir};
-use common::{repo_root, text};
+use crate::support::certify::{COMMIT, NOW, registry, workdir};
+use crate::support::{repo_root, text};
 use serde_json::Value;
 
 fn dcx(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -2,20 +2,19 @@
 //! verification failure, 2 configuration), and reproducibility of the
 //! binary's output under another time zone, umask and working directory.
 
-mod common;
-
+use crate::support;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{repo, text};
+use crate::support::{repo, text};
 
 const OVERLAY: &str = "specs/examples/implementation_bundle_overlay_v1/dcx-example-core-rust.yaml";
 const OVERLAY_ROOT: &str = "specs/bundles/dcx-example-core-rust";
 const PACKAGE: &str = "data-contract-bundle-dcx-example-core-rust-v1.0.0.tar.gz";
 const NOW: &str = "2026-02-22T10:00:00Z";
 /// The example package at `NOW` with mtime 0; the library's snapshot
-/// (`crates/bundle-overlay/tests/snapshots/example__example_sidecar.snap`)
+/// (`crates/bundle-overlay/tests/it/snapshots/it__example__example_sidecar.snap`)
 /// pins the same digest.
 const EXAMPLE_SHA256: &str = "3693603f2a4282d0436639d13173d5a79bf09e16e7301cbeef9af23cc9856124";
 
@@ -31,7 +30,7 @@ fn run(command: &mut Command) -> Output {
 
 #[track_caller]
 fn assert_exit(output: &Output, code: i32) {
-    common::assert_exit(output, code, "");
+    support::assert_exit(output, code, "");
 }
 
 fn build(out: &Path) -> Command {

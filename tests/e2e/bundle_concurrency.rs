@@ -19,19 +19,17 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::print_stderr, reason = "the seed must reach the test log")]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::bundle::pack_base;
-use common::files::{STAGING_PREFIX, leftovers, names, snapshot};
-use common::output::{closed_pipe, dev_full};
-use common::process::wait_with_limit;
-use common::{assert_exit, repo, text};
+use crate::support::bundle::pack_base;
+use crate::support::files::{STAGING_PREFIX, leftovers, names, snapshot};
+use crate::support::output::{closed_pipe, dev_full};
+use crate::support::process::wait_with_limit;
+use crate::support::{assert_exit, repo, text};
 use dcx_contracts::bundle::{
     BaseBundle, BundleRunner, ImplementationOverlay, Maintainer, OutputBundle, OverlayFile,
     OverlayOperations, PackageSource,
@@ -281,7 +279,7 @@ fn twenty_concurrent_installs_into_one_workspace_are_serialized() {
     for round in 0..2 {
         // Hold the workspace lock while they all start: every one waits.
         let held = dcx_sys::lock_exclusive(
-            &workspace.join(dcx_bundle_overlay::install::WORKSPACE_LOCK_FILE_NAME),
+            &workspace.join(dcx_bundle_overlay::WORKSPACE_LOCK_FILE_NAME),
             dcx_sys::Wait::Fail,
             |_| {},
         )

@@ -1,14 +1,12 @@
 //! `dcx status ingest | check-freshness | report` as a user runs them: exit
 //! codes, what reaches stdout and stderr, the artifacts on disk, and the CI
 //! niceties with the GitHub Actions environment set on the spawned binary.
-//! The lane-level behaviour is tested in `crates/status-ingest/tests/`.
-
-mod common;
+//! The lane-level behaviour is tested in `crates/status-ingest/tests/it/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{repo, text};
+use crate::support::{repo, text};
 
 /// The example lanes `cargo xtask ingest` reads; fresh until 2036-02-18.
 fn example_registry() -> String {

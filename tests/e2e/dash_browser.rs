@@ -1,7 +1,7 @@
 //! The Dash page in a real browser: Debian's headless Chromium, driven over
 //! WebDriver (chromedriver + fantoccini). `dcx dash render` writes the page
 //! for the upstream example fleet plus one product per bad input (see
-//! `common::bad_fleet`); the assertions read the browser's DOM: cards,
+//! `support::bad_fleet`); the assertions read the browser's DOM: cards,
 //! badges, text that must stay text, and that the page loaded nothing. A
 //! screenshot is taken. `dcx dash serve` is then loaded over HTTP and an
 //! evidence link followed.
@@ -12,15 +12,13 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::support::{
     NOW, SCRIPT_NAME, SCRIPT_REASON, SCRIPT_SUMMARY, bad_fleet, dcx, example_fleet, repo_root, stderr,
 };
 use fantoccini::{Client, ClientBuilder, Locator};

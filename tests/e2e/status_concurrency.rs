@@ -10,8 +10,6 @@
     reason = "seeds, figures and skips must reach the test log"
 )]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -20,9 +18,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use common::files::leftovers;
-use common::output::{dev_full, output_with_stdout};
-use common::{repo, text};
+use crate::support::files::leftovers;
+use crate::support::output::{dev_full, output_with_stdout};
+use crate::support::{repo, text};
 use serde_json::Value;
 
 fn catalog() -> String {

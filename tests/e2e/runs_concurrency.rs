@@ -6,16 +6,14 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::files::leftovers_below;
-use common::process::{alive, read_pid, signal, wait_until};
-use common::{NOW, assert_exit, example_fleet, stderr, stdout};
+use crate::support::files::leftovers_below;
+use crate::support::process::{alive, read_pid, signal, wait_until};
+use crate::support::{NOW, assert_exit, example_fleet, stderr, stdout};
 use serde_json::Value;
 
 const N: usize = 20;

@@ -5,9 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use dcx_bundle_overlay::archive::pack::{PackOptions, pack};
-use dcx_bundle_overlay::package::tree_files;
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{NoProgress, PackOptions, pack, tree_files};
 use dcx_contracts::bundle::{BundleRunner, LockIntegrity, LockSource, ResolvedBundleLock};
 use dcx_contracts::digest::sha256_bytes;
 use dcx_contracts::manifest::Sha256Manifest;

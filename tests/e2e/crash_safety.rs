@@ -27,8 +27,7 @@
 
 #![allow(clippy::print_stderr, reason = "the seed must reach the test log")]
 
-mod common;
-
+use crate::support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
@@ -36,9 +35,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::bundle::pack_base;
-use common::files::{TEMP_PREFIX, is_leftover, leftovers, snapshot};
-use common::{assert_exit, text};
+use crate::support::bundle::pack_base;
+use crate::support::files::{TEMP_PREFIX, is_leftover, leftovers, snapshot};
+use crate::support::{assert_exit, text};
 use dcx_contracts::bundle::{
     BaseBundle, BundleRunner, ImplementationOverlay, Maintainer, OutputBundle, OverlayFile,
     OverlayOperations, PackageSource,
@@ -1136,7 +1135,7 @@ fn fleet_register_survives_sigkill() {
 
     // The new version: the next registration, uninterrupted, in a copy.
     let reference = work.path().join("reference");
-    common::copy_dir(&dir, &reference);
+    support::copy_dir(&dir, &reference);
     killer.measure(&mut register(&reference, "new-product", FLEET_NOW[1]));
     let new = fs::read(reference.join("dash/products.json")).unwrap();
     let schemas = SCHEMAS.map(|name| fs::read(reference.join("dash/schemas").join(name)).unwrap());

@@ -14,17 +14,15 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::certify::{COMMIT, NOW, registry, set_executable, workdir};
-use common::files::leftovers;
-use common::output::{closed_pipe, dev_full};
-use common::process::{read_pid, signal, survivors, wait_until, wait_with_limit};
-use common::text;
+use crate::support::certify::{COMMIT, NOW, registry, set_executable, workdir};
+use crate::support::files::leftovers;
+use crate::support::output::{closed_pipe, dev_full};
+use crate::support::process::{read_pid, signal, survivors, wait_until, wait_with_limit};
+use crate::support::text;
 use dcx_contracts::certification::ExecutionCertificate;
 
 /// An adapter `name` in `dir` that runs `special` (shell) for the
