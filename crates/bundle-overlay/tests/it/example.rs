@@ -28,7 +28,7 @@ const BUILD_LOCK_EXAMPLE: &str =
 const BUILD_LOCK_EXAMPLE_HEADER: &str = "\
 # The build lock of the overlay example (../implementation_bundle_overlay_v1/\n\
 # dcx-example-core-rust.yaml) after `dcx bundle build --now 2026-02-22T10:00:00Z`,\n\
-# as written into the tree; crates/bundle-overlay/tests/example.rs keeps it\n\
+# as written into the tree; crates/bundle-overlay/tests/it/example.rs keeps it\n\
 # equal to a real build.\n";
 
 fn base_package_name() -> String {
@@ -57,7 +57,7 @@ fn committed_base_package_is_the_packed_fixture_tree() {
     }
     assert!(
         fs::read(&package).unwrap() == packed,
-        "{} is not what packing the fixture tree gives; after an intended change run DCX_BLESS=1 cargo test -p dcx-bundle-overlay --test example",
+        "{} is not what packing the fixture tree gives; after an intended change run DCX_BLESS=1 cargo test -p dcx-bundle-overlay --test it example::",
         package.display()
     );
     assert_eq!(fs::read_to_string(&sidecar).unwrap(), sidecar_expected);
@@ -141,7 +141,7 @@ fn example_builds_packages_and_checks_end_to_end() {
     }
     assert!(
         read(&example) == expected,
-        "{BUILD_LOCK_EXAMPLE} is not the example's build lock; run DCX_BLESS=1 cargo test -p dcx-bundle-overlay --test example"
+        "{BUILD_LOCK_EXAMPLE} is not the example's build lock; run DCX_BLESS=1 cargo test -p dcx-bundle-overlay --test it example::"
     );
     insta::assert_snapshot!(
         "example_resolved_files",

@@ -1,7 +1,7 @@
 //! Real tools as oracles: GNU `sha256sum -c` accepts the manifests dcx
 //! writes, `tar -tzvf` shows the normalized package, `gzip -t` accepts the
 //! stream; and the same inputs always give the same bytes. (A build under
-//! another TZ, umask and cwd is compared in `crates/cli/tests/bundle.rs`,
+//! another TZ, umask and cwd is compared in `tests/e2e/bundle.rs`,
 //! which runs the binary.)
 
 use crate::support;

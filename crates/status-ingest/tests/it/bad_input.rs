@@ -5,7 +5,7 @@
 //! that all three artifacts are written and valid.
 //!
 //! The registry rows of the table (missing, not YAML, wrong version,
-//! duplicate ids: exit 2) are in `crates/cli/tests/status.rs`, which checks
+//! duplicate ids: exit 2) are in `tests/e2e/status.rs`, which checks
 //! the exit code, and in `config_errors_still_write_all_three_artifacts`
 //! below.
 

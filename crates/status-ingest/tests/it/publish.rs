@@ -1,7 +1,7 @@
 //! Publishing an ingest's set ([`dcx_status_ingest::publish`]): the lock on
 //! the out directory, the path checks, one set id in every file, a set that
 //! cannot be written leaving the previous one, and mixed sets detected.
-//! (The same with real `dcx` processes: crates/cli/tests/status_concurrency.rs.)
+//! (The same with real `dcx` processes: tests/e2e/status_concurrency.rs.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
