@@ -1,6 +1,8 @@
-//! `dcx`: the command-line front end. It parses arguments, calls the
-//! libraries, prints, and chooses exit codes (0 success, 1 negative verdict,
-//! 2 usage or configuration error); nothing else lives here.
+//! `dcx`: the command-line front end. It parses arguments, turns them into
+//! settings (`flags`), calls the libraries, prints (`output`) and ends with
+//! a status of the exit table (`exit`); nothing else lives here. Each
+//! command family has a module of its own: `validate`, `certify`, `bundle`,
+//! `status`, `run_artifacts` (fleet, runs, dash).
 
 // No `println!` here: every line goes through `output`'s macros, which
 // never panic (the workspace lints deny the std print macros).
@@ -16,12 +18,11 @@ mod flags;
 mod progress;
 mod run_artifacts;
 mod status;
+mod validate;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use dcx_contracts::{LoadLimits, documents};
 
 use crate::exit::Exit;
 
@@ -39,20 +40,7 @@ enum Command {
     /// Validate contract documents (type, version, semantic rules).
     ///
     /// Exit 0 when every file is valid, 1 when any is not, 2 on usage errors.
-    Validate {
-        /// The document type, e.g. `runner_status_report_v1` (see --list).
-        #[arg(long, value_parser = document_kind_ids(), required_unless_present = "list")]
-        kind: Option<String>,
-        /// Treat unknown fields as errors instead of warnings.
-        #[arg(long)]
-        strict: bool,
-        /// List the document types and exit.
-        #[arg(long, exclusive = true)]
-        list: bool,
-        /// The files to check.
-        #[arg(required_unless_present = "list")]
-        files: Vec<PathBuf>,
-    },
+    Validate(validate::ValidateArgs),
     /// Certify a runner lane: run its adapter's commands and governance
     /// checks, resolve its conformance cases, and write
     /// `runner-certification-<runner>.{json,md}` with intent-v1 / json-c14n-v1
@@ -80,90 +68,25 @@ enum Command {
     Dash(run_artifacts::dash::DashArgs),
 }
 
-fn document_kind_ids() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(documents::ALL.iter().map(|k| k.id))
-}
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let exit = match Cli::try_parse() {
+        Ok(cli) => run(cli),
         // Help, version and usage errors, printed through `output` so that
         // `dcx --help > /dev/full` is an error too, not a silent 0.
-        Err(error) => {
-            use std::io::IsTerminal;
-            let rendered = error.render();
-            if error.use_stderr() {
-                if std::io::stderr().is_terminal() {
-                    errln!("{}", rendered.ansi());
-                } else {
-                    errln!("{rendered}");
-                }
-            } else if std::io::stdout().is_terminal() {
-                out!("{}", rendered.ansi());
-            } else {
-                out!("{rendered}");
-            }
-            return output::finish(Exit::of_clap(error.exit_code()));
-        }
+        Err(error) => output::clap_error(&error),
     };
-    output::finish(run(cli))
+    output::finish(exit)
 }
 
 fn run(cli: Cli) -> Exit {
     let documents = cli.documents.limits();
     match cli.command {
-        Command::Validate {
-            kind,
-            strict,
-            list,
-            files,
-        } => {
-            if list {
-                for kind in documents::ALL {
-                    outln!("{:<40} {}", kind.id, kind.name);
-                }
-                return Exit::Success;
-            }
-            let Some(kind) = kind.as_deref().and_then(documents::by_id) else {
-                errln!("error: --kind is required");
-                return Exit::Usage;
-            };
-            validate(kind, strict, &files, &documents)
-        }
+        Command::Validate(args) => validate::run(args, documents),
         Command::Certify(args) => certify::run(args, documents),
         Command::Bundle(args) => bundle::run(args, documents),
         Command::Status(args) => status::run(args, documents),
         Command::Fleet(args) => run_artifacts::fleet::run(args, documents),
         Command::Runs(args) => run_artifacts::runs::run(args, documents),
         Command::Dash(args) => run_artifacts::dash::run(args, documents),
-    }
-}
-
-fn validate(kind: &documents::DocumentKind, strict: bool, files: &[PathBuf], limits: &LoadLimits) -> Exit {
-    let mut failed = 0usize;
-    for file in files {
-        match kind.check_file_with(file, limits) {
-            Ok(warnings) => {
-                for warning in &warnings {
-                    let level = if strict { "error" } else { "warning" };
-                    errln!("{level}: {}: {warning}", file.display());
-                }
-                if strict && !warnings.is_empty() {
-                    failed += 1;
-                } else {
-                    outln!("ok: {} is a valid {}", file.display(), kind.name);
-                }
-            }
-            Err(error) => {
-                errln!("error: {error}");
-                failed += 1;
-            }
-        }
-    }
-    if failed == 0 {
-        Exit::Success
-    } else {
-        errln!("{failed} of {} file(s) invalid", files.len());
-        Exit::Negative
     }
 }

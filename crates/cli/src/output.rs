@@ -97,3 +97,24 @@ macro_rules! errln {
     () => { $crate::output::stderr(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+// After the macros, which it uses.
+/// Prints what clap has to say instead of running a command (help,
+/// version, a usage error) like any other output, in colour on a terminal;
+/// the status clap gives it.
+pub(crate) fn clap_error(error: &clap::Error) -> Exit {
+    use std::io::IsTerminal;
+    let rendered = error.render();
+    if error.use_stderr() {
+        if io::stderr().is_terminal() {
+            errln!("{}", rendered.ansi());
+        } else {
+            errln!("{rendered}");
+        }
+    } else if io::stdout().is_terminal() {
+        out!("{}", rendered.ansi());
+    } else {
+        out!("{rendered}");
+    }
+    Exit::of_clap(error.exit_code())
+}
