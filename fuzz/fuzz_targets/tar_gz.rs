@@ -15,9 +15,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::archive::{self, Unpacked};
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{Limits, NoProgress, Unpacked, unpack};
 use dcx_contracts::digest::sha256_bytes;
 use libfuzzer_sys::fuzz_target;
 
@@ -47,8 +45,8 @@ fuzz_target!(|data: &[u8]| {
     let dest = scratch.path().join("tree");
     fs::create_dir(&dest).expect("destination directory");
 
-    let hashed = archive::unpack(package.as_slice(), None, &limits, None, &NoProgress);
-    let written = archive::unpack(package.as_slice(), Some(&dest), &limits, None, &NoProgress);
+    let hashed = unpack(package.as_slice(), None, &limits, None, &NoProgress);
+    let written = unpack(package.as_slice(), Some(&dest), &limits, None, &NoProgress);
 
     // Nothing escapes the destination, whatever the outcome.
     let outside: Vec<_> = fs::read_dir(scratch.path())

@@ -23,7 +23,7 @@
 //! the entry had an execute bit), so the result does not depend on the
 //! umask. Every error names the entry as the archive spells it.
 
-pub mod pack;
+pub(crate) mod pack;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -40,7 +40,7 @@ use crate::progress::{Progress, ProgressReader, Stage, StageGuard};
 
 /// The largest reserved root file (manifest or lock) read into memory:
 /// 64 MiB of manifest lists over half a million files.
-pub const MAX_RESERVED_FILE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_RESERVED_FILE_BYTES: u64 = 64 << 20;
 
 /// A regular file found in a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,20 +60,20 @@ pub struct Unpacked {
     pub files: BTreeMap<String, UnpackedFile>,
     /// The contents of the reserved root files present
     /// (`resolved_files.sha256` and the two locks).
-    pub reserved: BTreeMap<String, Vec<u8>>,
+    pub(crate) reserved: BTreeMap<String, Vec<u8>>,
     /// Entries read, directories included.
     pub entries: u64,
 }
 
 impl Unpacked {
     /// The contents of reserved root file `name`, if the package has it.
-    pub fn reserved(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn reserved(&self, name: &str) -> Option<&[u8]> {
         self.reserved.get(name).map(Vec::as_slice)
     }
 
     /// The digests of the payload files: every file but the reserved root
     /// files, which the manifest never lists.
-    pub fn payload_digests(&self) -> BTreeMap<String, Sha256Hex> {
+    pub(crate) fn payload_digests(&self) -> BTreeMap<String, Sha256Hex> {
         self.files
             .iter()
             .filter(|(path, _)| !RESERVED_FILE_NAMES.contains(&path.as_str()))
@@ -203,7 +203,7 @@ pub enum ArchiveError {
         entry: String,
         /// Its declared size.
         size: u64,
-        /// The cap ([`MAX_RESERVED_FILE_BYTES`]).
+        /// The cap on a manifest or lock (64 MiB).
         limit: u64,
     },
     /// The gzip or tar stream is malformed.

@@ -65,7 +65,8 @@ pub struct BuildOutcome {
     pub runner: BundleRunner,
     /// The base package digest (equal to the overlay's pin).
     pub base_package_sha256: Sha256Hex,
-    /// See [`crate::hashes::overlay_sha256`].
+    /// The digest of the overlay document and of every source file it adds
+    /// or replaces (`specs/BUNDLE_HASHES.md`).
     pub overlay_sha256: Sha256Hex,
     /// The sha256 of the output `resolved_files.sha256`.
     pub resolved_files_sha256: Sha256Hex,

@@ -19,7 +19,7 @@ use crate::progress::{Progress, ProgressReader, Stage, StageGuard};
 
 /// Where a package is fetched from, parsed from an `asset_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssetLocation {
+pub(crate) enum AssetLocation {
     /// An `https://` URL, or an `http://` URL whose host is a loopback
     /// address (a local mirror or a test server).
     Http(Url),
@@ -35,7 +35,7 @@ impl AssetLocation {
     /// Plain `http://` is accepted for loopback hosts only: the digest pins
     /// the bytes either way, but a remote plain-http URL in a committed
     /// document is a mistake worth stopping early.
-    pub fn parse(asset_url: &str, relative_to: &Path) -> Result<Self, FetchError> {
+    pub(crate) fn parse(asset_url: &str, relative_to: &Path) -> Result<Self, FetchError> {
         let invalid = |reason: String| FetchError::InvalidUrl {
             url: asset_url.to_owned(),
             reason,
@@ -73,7 +73,7 @@ impl AssetLocation {
     }
 
     /// The file name the location ends in, for messages and origins.
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         let name = match self {
             Self::Http(url) => url
                 .path_segments()
@@ -97,7 +97,7 @@ impl std::fmt::Display for AssetLocation {
 
 /// A package whose digest matched its pin, open at its first byte.
 #[derive(Debug)]
-pub struct VerifiedPackage {
+pub(crate) struct VerifiedPackage {
     /// The package bytes: the local file itself, or an anonymous temporary
     /// file holding the download (deleted when dropped).
     pub file: File,
@@ -197,7 +197,7 @@ impl FetchError {
 /// local files are read in place. Either way the digest is computed while
 /// reading, and the package is refused, before anyone unpacks it, when it
 /// is over `limits.max_package_bytes` or does not match.
-pub fn fetch_verified(
+pub(crate) fn fetch_verified(
     location: &AssetLocation,
     expected: &Sha256Hex,
     scratch: &Path,

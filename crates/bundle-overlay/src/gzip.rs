@@ -32,10 +32,10 @@ use std::sync::{Arc, Mutex};
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 /// The deflate level: zlib's default, the same as `gzip -6`.
-pub const LEVEL: u32 = 6;
+pub(crate) const LEVEL: u32 = 6;
 
 /// Uncompressed bytes per independently compressed block.
-pub const BLOCK_SIZE: usize = 1 << 20;
+pub(crate) const BLOCK_SIZE: usize = 1 << 20;
 
 /// How far back deflate can refer: the dictionary carried between blocks.
 const WINDOW: usize = 32 * 1024;
@@ -62,7 +62,7 @@ struct Done {
 ///
 /// `produce` writes from the calling thread; a failure of `out` surfaces
 /// as an error from `produce`'s writes and is returned in its place.
-pub fn compress<W, T>(
+pub(crate) fn compress<W, T>(
     out: W,
     threads: NonZeroUsize,
     produce: impl FnOnce(&mut dyn Write) -> io::Result<T>,

@@ -41,7 +41,7 @@ struct OverlayDigestInput<'a> {
 ///
 /// `sources` is a `BTreeMap`, so its keys are already in the order c14n
 /// writes them; the c14n sorts regardless.
-pub fn overlay_sha256(
+pub(crate) fn overlay_sha256(
     overlay: &ImplementationOverlay,
     sources: &BTreeMap<String, Sha256Hex>,
 ) -> Result<Sha256Hex, serde_json::Error> {
@@ -60,7 +60,7 @@ pub fn overlay_sha256(
 /// sha256_hex("<base integrity.sha256_manifests>  <base root_bundle>\n"
 ///            "<overlay_sha256>  <output bundle_id>\n")
 /// ```
-pub fn overlay_sha256_manifests(
+pub(crate) fn overlay_sha256_manifests(
     base_sha256_manifests: &Sha256Hex,
     base_root_bundle: &str,
     overlay_sha256: &Sha256Hex,

@@ -43,7 +43,7 @@ use crate::verify::{BundleMeta, VerifyError};
 /// Why an `install_dir` is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum InstallDirError {
+pub(crate) enum InstallDirError {
     /// Nothing left after normalization: it names the workspace itself.
     #[error("install_dir {0:?} names the workspace itself; give each bundle its own directory")]
     Empty(String),
@@ -65,7 +65,7 @@ pub enum InstallDirError {
 }
 
 /// Normalizes an `install_dir` by components; see the module documentation.
-pub fn normalize_install_dir(raw: &str) -> Result<String, InstallDirError> {
+pub(crate) fn normalize_install_dir(raw: &str) -> Result<String, InstallDirError> {
     if raw.starts_with('/') {
         return Err(InstallDirError::Absolute(raw.to_owned()));
     }
@@ -90,7 +90,7 @@ pub fn normalize_install_dir(raw: &str) -> Result<String, InstallDirError> {
 
 /// A lock entry as it appears in messages: `bundles[1] (core@1.0.0)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryName {
+pub struct LockEntryName {
     /// The index in `bundles`.
     pub index: usize,
     /// `bundle_id`.
@@ -99,7 +99,7 @@ pub struct EntryName {
     pub bundle_version: String,
 }
 
-impl fmt::Display for EntryName {
+impl fmt::Display for LockEntryName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -111,9 +111,9 @@ impl fmt::Display for EntryName {
 
 /// One lock entry with its normalized directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedBundle {
+pub(crate) struct PlannedBundle {
     /// How messages name it.
-    pub name: EntryName,
+    pub name: LockEntryName,
     /// The entry.
     pub bundle: LockedBundle,
     /// The normalized `install_dir`.
@@ -122,9 +122,9 @@ pub struct PlannedBundle {
 
 /// A lock whose entries may all be installed side by side.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct InstallPlan {
     /// The entries, in lock order.
-    pub bundles: Vec<PlannedBundle>,
+    pub(crate) bundles: Vec<PlannedBundle>,
 }
 
 /// Why a lock cannot be installed: every problem, each naming its entries.
@@ -153,11 +153,11 @@ fn list(problems: &[String]) -> String {
 
 /// Normalizes every `install_dir` and checks the entries against each
 /// other: no duplicate pin, no two directories that overlap.
-pub fn plan(lock: &ProjectBundleLock, origin: &str) -> Result<Plan, PlanError> {
+pub fn plan_install(lock: &ProjectBundleLock, origin: &str) -> Result<InstallPlan, PlanError> {
     let mut problems = Vec::new();
     let mut bundles: Vec<PlannedBundle> = Vec::new();
     for (index, bundle) in lock.bundles.iter().enumerate() {
-        let name = EntryName {
+        let name = LockEntryName {
             index,
             bundle_id: bundle.bundle_id.clone(),
             bundle_version: bundle.bundle_version.clone(),
@@ -190,7 +190,7 @@ pub fn plan(lock: &ProjectBundleLock, origin: &str) -> Result<Plan, PlanError> {
         }
     }
     if problems.is_empty() {
-        Ok(Plan { bundles })
+        Ok(InstallPlan { bundles })
     } else {
         Err(PlanError {
             origin: origin.to_owned(),
@@ -212,7 +212,7 @@ fn overlaps(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installed {
     /// The entry.
-    pub name: EntryName,
+    pub name: LockEntryName,
     /// Its directory in the workspace.
     pub dir: PathBuf,
     /// Its package digest (the pin).
@@ -234,7 +234,7 @@ pub enum InstallError {
     #[error("{entry}: {source}")]
     Destination {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// Why.
         #[source]
         source: StagingError,
@@ -243,7 +243,7 @@ pub enum InstallError {
     #[error("{entry}: {source}")]
     Fetch {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// Why.
         #[source]
         source: Box<FetchError>,
@@ -252,7 +252,7 @@ pub enum InstallError {
     #[error("{entry}: {source}")]
     Unpack {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// The archive entry at fault.
         #[source]
         source: ArchiveError,
@@ -261,7 +261,7 @@ pub enum InstallError {
     #[error("{entry}: {source}")]
     Verify {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// Why.
         #[source]
         source: Box<VerifyError>,
@@ -271,7 +271,7 @@ pub enum InstallError {
     #[error("{entry}: {problem}")]
     Identity {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// What does not match.
         problem: String,
     },
@@ -282,7 +282,7 @@ pub enum InstallError {
     #[error("{entry}: {source}")]
     Write {
         /// The entry.
-        entry: EntryName,
+        entry: LockEntryName,
         /// Why.
         #[source]
         source: WriteError,
@@ -337,7 +337,7 @@ pub fn install(
     request: &InstallRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<Installed>, InstallError> {
-    let plan = plan(request.lock, &request.lock_path.display().to_string())?;
+    let plan = plan_install(request.lock, &request.lock_path.display().to_string())?;
     let lock_path = request.workspace.join(WORKSPACE_LOCK_FILE_NAME);
     let _workspace_lock = dcx_sys::lock_exclusive(&lock_path, dcx_sys::Wait::Block, |holder| {
         progress.waiting(&lock_path, holder);
@@ -524,7 +524,7 @@ pub fn install_check(
     lock_path: &Path,
     workspace: &Path,
 ) -> Result<Vec<Installed>, InstallCheckError> {
-    let plan = plan(lock, &lock_path.display().to_string())?;
+    let plan = plan_install(lock, &lock_path.display().to_string())?;
     let mut problems = Vec::new();
     let mut checked = Vec::new();
     for entry in plan.bundles {
@@ -629,7 +629,7 @@ mod tests {
     fn every_pair_is_compared() {
         // Upstream's sort-and-compare-neighbours missed `a` vs `a/c` with
         // `a-b` sorting between them, and identical dirs of two bundles.
-        let error = plan(
+        let error = plan_install(
             &lock(&[
                 ("x", "1", "a"),
                 ("y", "1", "a-b"),
@@ -649,7 +649,7 @@ mod tests {
 
     #[test]
     fn duplicates_and_bad_dirs_are_named() {
-        let error = plan(
+        let error = plan_install(
             &lock(&[("x", "1", "a"), ("x", "1", "b"), ("y", "1", "../c")]),
             "bundles.lock.yaml",
         )

@@ -11,17 +11,17 @@ use dcx_contracts::{Sha256Hex, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The in-toto Statement v1 type URI.
-pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+pub(crate) const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 
 /// The predicate type of a bundle package statement.
-pub const PREDICATE_TYPE: &str = "https://dcx.dev/attestations/bundle-package/v1";
+pub(crate) const PREDICATE_TYPE: &str = "https://dcx.dev/attestations/bundle-package/v1";
 
 /// The legacy `type` value, kept inside the predicate.
-pub const LEGACY_TYPE: &str = "bundle.package.metadata.v1";
+pub(crate) const LEGACY_TYPE: &str = "bundle.package.metadata.v1";
 
 /// An in-toto Statement v1 about one bundle package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// Always [`STATEMENT_TYPE`].
     #[serde(rename = "_type")]
     pub statement_type: String,
@@ -36,7 +36,7 @@ pub struct Statement {
 
 /// A statement subject: an artifact by name and digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subject {
+pub(crate) struct Subject {
     /// The package file name.
     pub name: String,
     /// Its digests (other algorithms in the map are ignored when read).
@@ -45,14 +45,14 @@ pub struct Subject {
 
 /// The digest set of a subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubjectDigest {
+pub(crate) struct SubjectDigest {
     /// The sha256 of the package bytes.
     pub sha256: Sha256Hex,
 }
 
 /// The predicate: upstream's metadata fields, then the build digests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackagePredicate {
+pub(crate) struct PackagePredicate {
     /// Always [`LEGACY_TYPE`].
     #[serde(rename = "type")]
     pub kind: String,
@@ -80,7 +80,7 @@ pub struct PackagePredicate {
 
 impl Statement {
     /// A statement about `predicate.package` with digest `predicate.sha256`.
-    pub fn new(predicate: PackagePredicate) -> Self {
+    pub(crate) fn new(predicate: PackagePredicate) -> Self {
         Self {
             statement_type: STATEMENT_TYPE.to_owned(),
             subject: vec![Subject {
@@ -95,7 +95,7 @@ impl Statement {
     }
 
     /// Pretty JSON with two-space indents and a final newline.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
         Ok(bytes)

@@ -4,39 +4,58 @@
 //!
 //! | operation | entry point |
 //! |---|---|
-//! | `build-impl`: fetch, verify, unpack the base; apply the overlay; write the locks | [`build::build_impl`] |
-//! | `package-impl`: reproducible `.tar.gz`, `.sha256` sidecar, in-toto statement | [`package::package_impl`] |
-//! | `package-check`: checksum, then every member, the locks and the statement | [`check::package_check`] |
-//! | `install` / `install-check` of `bundles.lock.yaml` | [`install::install`], [`install::install_check`] |
+//! | `build-impl`: fetch, verify, unpack the base; apply the overlay; write the locks | [`build_impl`] |
+//! | `package-impl`: reproducible `.tar.gz`, `.sha256` sidecar, in-toto statement | [`package_impl`] |
+//! | `package-check`: checksum, then every member, the locks and the statement | [`package_check`] |
+//! | `install` / `install-check` of `bundles.lock.yaml` | [`install`], [`install_check`] |
 //!
-//! The pieces they share: [`fetch`] (https, `file://`, relative paths;
-//! hashed while streaming, capped), [`archive`] (safe unpacking,
-//! reproducible packing), [`gzip`] (deterministic parallel gzip),
-//! [`overlay`] (operations in DESIGN.md order), [`verify`] (manifest, lock
-//! integrity), [`hashes`] (what `overlay_sha256` covers), [`lock`],
-//! [`intoto`] (the statement beside a package) and [`staging`] (work beside
-//! the destination, publish by rename). `docs/BUNDLES.md` is the guide,
-//! `specs/BUNDLE_HASHES.md` the exact hashes and package bytes.
+//! Packages are unpacked safely ([`unpack`]: no links, no `..`, capped by
+//! [`Limits`]) and packed reproducibly ([`pack`], [`tree_files`]:
+//! deterministic tar and parallel gzip). Between them lie the fetch (https,
+//! `file://`, relative paths; hashed while streaming), the overlay
+//! operations in DESIGN.md order, the manifest and lock integrity checks,
+//! the hashes, the in-toto statement beside a package, and staging (work
+//! beside the destination, publish by rename). `docs/BUNDLES.md` is the
+//! guide, `specs/BUNDLE_HASHES.md` the exact hashes and package bytes.
 //!
 //! Like every dcx library this crate never prints, exits, reads the clock or
 //! the environment: `now`, `SOURCE_DATE_EPOCH`, limits and thread counts
-//! are arguments, progress goes through [`progress::Progress`], and every
+//! are arguments, progress goes through [`Progress`], and every
 //! failure is a typed error whose message names the file, entry or path.
 
-pub mod archive;
-pub mod build;
-pub mod check;
-pub mod fetch;
-pub mod gzip;
-pub mod hashes;
-pub mod install;
-pub mod intoto;
-pub mod lock;
-pub mod overlay;
-pub mod package;
-pub mod progress;
-pub mod staging;
-pub mod verify;
+#![deny(missing_docs)]
+// Every type a caller can receive is also one it can name.
+#![warn(unnameable_types)]
+
+mod archive;
+mod build;
+mod check;
+mod fetch;
+mod gzip;
+mod hashes;
+mod install;
+mod intoto;
+mod lock;
+mod overlay;
+mod package;
+mod progress;
+mod staging;
+mod verify;
+
+pub use archive::pack::{PackError, PackFile, PackOptions, PackSource, Packed, pack};
+pub use archive::{ArchiveError, Unpacked, UnpackedFile, unpack};
+pub use build::{BuildError, BuildOutcome, BuildRequest, build_impl};
+pub use check::{CheckError, CheckReport, CheckRequest, Expected, StatementCheck, package_check};
+pub use fetch::FetchError;
+pub use install::{
+    InstallCheckError, InstallError, InstallPlan, InstallRequest, Installed, LockEntryName, PlanError,
+    WORKSPACE_LOCK_FILE_NAME, install, install_check, plan_install,
+};
+pub use overlay::OverlayError;
+pub use package::{NameError, PackageError, PackageOutcome, PackageRequest, package_impl, tree_files};
+pub use progress::{NoProgress, Progress, Stage};
+pub use staging::StagingError;
+pub use verify::VerifyError;
 
 use std::time::Duration;
 

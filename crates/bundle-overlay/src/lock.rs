@@ -17,7 +17,7 @@ use crate::verify::BundleMeta;
 /// - `resolved_order` = the base lock's order, then the output bundle;
 /// - `integrity` recomputed from the output manifest, with
 ///   `sha256_manifests` as [`hashes::overlay_sha256_manifests`] defines it.
-pub fn resolved_lock(
+pub(crate) fn resolved_lock(
     overlay: &ResolvedOverlay,
     base: &BundleMeta,
     manifest: &Sha256Manifest,
@@ -60,7 +60,7 @@ pub fn resolved_lock(
 ///   `resolved_files.sha256` (equal to the resolved lock's
 ///   `integrity.sha256_manifest`);
 /// - `output_bundle`: the id and version the package is named after.
-pub fn build_lock(
+pub(crate) fn build_lock(
     overlay: &ResolvedOverlay,
     base_package_sha256: dcx_contracts::Sha256Hex,
     manifest: &Sha256Manifest,

@@ -152,7 +152,7 @@ struct Source {
 /// An overlay whose source files all exist inside the overlay root, with
 /// their digests and the overlay's `overlay_sha256`.
 #[derive(Debug, Clone)]
-pub struct ResolvedOverlay {
+pub(crate) struct ResolvedOverlay {
     document: ImplementationOverlay,
     sources: BTreeMap<String, Source>,
     overlay_sha256: Sha256Hex,
@@ -160,7 +160,7 @@ pub struct ResolvedOverlay {
 
 /// What applying an overlay did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// The manifest of the overlaid tree.
     pub manifest: Sha256Manifest,
     /// Files added.
@@ -183,7 +183,7 @@ impl ResolvedOverlay {
     /// Sources are read through symbolic links, as long as the file they
     /// reach is inside `root`; a missing source, a directory, or a link out
     /// of the root is an error naming the `source_path`.
-    pub fn resolve(
+    pub(crate) fn resolve(
         document: ImplementationOverlay,
         root: &Path,
         progress: &dyn Progress,
@@ -222,12 +222,12 @@ impl ResolvedOverlay {
     }
 
     /// The overlay document.
-    pub fn document(&self) -> &ImplementationOverlay {
+    pub(crate) fn document(&self) -> &ImplementationOverlay {
         &self.document
     }
 
     /// `overlay_sha256` (see [`hashes::overlay_sha256`]).
-    pub fn overlay_sha256(&self) -> Sha256Hex {
+    pub(crate) fn overlay_sha256(&self) -> Sha256Hex {
         self.overlay_sha256
     }
 
@@ -236,7 +236,7 @@ impl ResolvedOverlay {
     ///
     /// Every operation is checked first; on any problem the tree is left
     /// untouched and all problems are returned together.
-    pub fn apply(&self, tree: &Path, base: &Sha256Manifest) -> Result<Applied, OverlayError> {
+    pub(crate) fn apply(&self, tree: &Path, base: &Sha256Manifest) -> Result<Applied, OverlayError> {
         let mut files: BTreeMap<String, Sha256Hex> = base
             .entries()
             .iter()

@@ -31,7 +31,7 @@ use crate::progress::{Progress, ProgressReader, Stage, StageGuard};
 use crate::verify::{BUILD_LOCK_FILE_NAME, BundleMeta, VerifyError};
 
 /// The prefix of every package file name.
-pub const PACKAGE_PREFIX: &str = "data-contract-bundle-";
+pub(crate) const PACKAGE_PREFIX: &str = "data-contract-bundle-";
 
 /// Why a bundle id or version cannot name a package file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +51,7 @@ pub enum NameError {
 
 /// `data-contract-bundle-{bundle_id}-v{bundle_version}.tar.gz`, once both
 /// parts are safe in a file name (no `/`, spaces, leading dot or dash).
-pub fn package_file_name(bundle: &BundleRef) -> Result<String, NameError> {
+pub(crate) fn package_file_name(bundle: &BundleRef) -> Result<String, NameError> {
     fn safe(text: &str) -> bool {
         text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && text
@@ -71,7 +71,7 @@ pub fn package_file_name(bundle: &BundleRef) -> Result<String, NameError> {
 }
 
 /// The sidecar checksum line: `"<hex>  <basename>\n"`.
-pub fn sidecar_text(sha256: &Sha256Hex, package_name: &str) -> String {
+pub(crate) fn sidecar_text(sha256: &Sha256Hex, package_name: &str) -> String {
     format!("{sha256}  {package_name}\n")
 }
 

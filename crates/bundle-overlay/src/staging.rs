@@ -55,7 +55,7 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Stag
 /// Checks that `dest` may be replaced: it is absent, an empty directory, or
 /// a bundle tree (a previous build or install). Anything else is refused,
 /// so a mistyped `--out` never deletes someone's work.
-pub fn check_replaceable(dest: &Path) -> Result<(), StagingError> {
+pub(crate) fn check_replaceable(dest: &Path) -> Result<(), StagingError> {
     let metadata = match fs::symlink_metadata(dest) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -81,7 +81,7 @@ pub fn check_replaceable(dest: &Path) -> Result<(), StagingError> {
 /// and locked by this process until it is dropped. The leftovers of killed
 /// runs beside `dest` (staging directories and temp files that no live
 /// process holds) are removed first.
-pub fn stage_beside(dest: &Path) -> Result<StagingDir, StagingError> {
+pub(crate) fn stage_beside(dest: &Path) -> Result<StagingDir, StagingError> {
     let parent = parent_of(dest);
     fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
     sweep(&parent)?;
@@ -94,7 +94,7 @@ pub fn stage_beside(dest: &Path) -> Result<StagingDir, StagingError> {
 
 /// Removes the leftovers of killed runs in `dir` (see
 /// [`dcx_sys::sweep_leftovers`]); a missing `dir` has none.
-pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, StagingError> {
+pub(crate) fn sweep(dir: &Path) -> Result<Vec<PathBuf>, StagingError> {
     dcx_sys::sweep_leftovers(dir).map_err(io_error("remove the leftovers of killed runs in", dir))
 }
 
@@ -103,7 +103,7 @@ pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, StagingError> {
 /// directory on the same file system, removed by its owner), so `dest` is
 /// at every moment either the old tree, absent for the instant between two
 /// renames, or the new tree: never half of one.
-pub fn publish(staged: &Path, dest: &Path, trash: &Path) -> Result<(), StagingError> {
+pub(crate) fn publish(staged: &Path, dest: &Path, trash: &Path) -> Result<(), StagingError> {
     check_replaceable(dest)?;
     if fs::symlink_metadata(dest).is_ok() {
         let old = trash.join("previous");

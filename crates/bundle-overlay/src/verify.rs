@@ -29,10 +29,10 @@ use dcx_contracts::{Format, LoadError, Sha256Hex, from_bytes};
 use crate::archive::Unpacked;
 
 /// File name of the resolved bundle lock, at the bundle root.
-pub const RESOLVED_LOCK_FILE_NAME: &str = "resolved_bundle_lock_v1.yaml";
+pub(crate) const RESOLVED_LOCK_FILE_NAME: &str = "resolved_bundle_lock_v1.yaml";
 
 /// File name of the implementation build lock, at the bundle root.
-pub const BUILD_LOCK_FILE_NAME: &str = "implementation_bundle_build_lock_v1.yaml";
+pub(crate) const BUILD_LOCK_FILE_NAME: &str = "implementation_bundle_build_lock_v1.yaml";
 
 /// Why a bundle failed verification. Every message starts with the origin
 /// (the package or tree) and names the file or field at fault.
@@ -90,8 +90,8 @@ pub enum VerifyError {
         #[source]
         source: TreeError,
     },
-    /// A reserved file of a tree is larger than
-    /// [`crate::archive::MAX_RESERVED_FILE_BYTES`]; it was not read.
+    /// A reserved file of a tree is larger than the cap on a manifest or
+    /// lock (64 MiB); it was not read.
     #[error("{origin}: {file} is larger than the {limit} bytes a manifest or lock may have")]
     ReservedTooLarge {
         /// The tree.
@@ -145,7 +145,7 @@ fn drift_lines(drift: &TreeDrift) -> Vec<String> {
 
 /// The reserved files of a bundle, parsed.
 #[derive(Debug, Clone)]
-pub struct BundleMeta {
+pub(crate) struct BundleMeta {
     /// `resolved_files.sha256` exactly as stored.
     pub manifest_bytes: Vec<u8>,
     /// The parsed manifest.
@@ -159,7 +159,7 @@ pub struct BundleMeta {
 impl BundleMeta {
     /// Parses the reserved files given as bytes; `origin` names the package
     /// or tree in errors (each lock's origin is `<origin>#<file name>`).
-    pub fn parse(
+    pub(crate) fn parse(
         origin: &str,
         manifest: Option<&[u8]>,
         lock: Option<&[u8]>,
@@ -198,7 +198,7 @@ impl BundleMeta {
     }
 
     /// Parses the reserved files of an unpacked package.
-    pub fn from_unpacked(origin: &str, unpacked: &Unpacked) -> Result<Self, VerifyError> {
+    pub(crate) fn from_unpacked(origin: &str, unpacked: &Unpacked) -> Result<Self, VerifyError> {
         Self::parse(
             origin,
             unpacked.reserved(MANIFEST_FILE_NAME),
@@ -208,7 +208,7 @@ impl BundleMeta {
     }
 
     /// Reads and parses the reserved files at the root of tree `dir`.
-    pub fn read_dir(dir: &Path) -> Result<Self, VerifyError> {
+    pub(crate) fn read_dir(dir: &Path) -> Result<Self, VerifyError> {
         let origin = dir.display().to_string();
         let limit = crate::archive::MAX_RESERVED_FILE_BYTES;
         let read = |file: &'static str| match read_bounded(&dir.join(file), limit) {
@@ -237,13 +237,13 @@ impl BundleMeta {
     }
 
     /// The sha256 of `resolved_files.sha256`.
-    pub fn sha256_manifest(&self) -> Sha256Hex {
+    pub(crate) fn sha256_manifest(&self) -> Sha256Hex {
         sha256_bytes(&self.manifest_bytes)
     }
 
     /// Recomputes the lock integrity fields (and the build lock's) from the
     /// manifest; see the module documentation for what is covered.
-    pub fn check_integrity(&self, origin: &str) -> Result<(), VerifyError> {
+    pub(crate) fn check_integrity(&self, origin: &str) -> Result<(), VerifyError> {
         let mut mismatches = Vec::new();
         let integrity = &self.lock.integrity;
         let mut field = |name: &str, found: String, expected: String| {
@@ -313,7 +313,11 @@ impl BundleMeta {
 
     /// Compares the manifest with the payload digests actually present
     /// (reserved root files excluded).
-    pub fn check_files(&self, origin: &str, actual: &BTreeMap<String, Sha256Hex>) -> Result<(), VerifyError> {
+    pub(crate) fn check_files(
+        &self,
+        origin: &str,
+        actual: &BTreeMap<String, Sha256Hex>,
+    ) -> Result<(), VerifyError> {
         let drift = drift(&self.manifest, actual);
         if drift.is_clean() {
             Ok(())
@@ -326,7 +330,7 @@ impl BundleMeta {
     }
 
     /// Hashes the files of tree `dir` and compares them with the manifest.
-    pub fn check_tree(&self, dir: &Path) -> Result<(), VerifyError> {
+    pub(crate) fn check_tree(&self, dir: &Path) -> Result<(), VerifyError> {
         let origin = dir.display().to_string();
         let drift = self
             .manifest
@@ -344,7 +348,7 @@ impl BundleMeta {
 }
 
 /// How the files present differ from a manifest.
-pub fn drift(manifest: &Sha256Manifest, actual: &BTreeMap<String, Sha256Hex>) -> TreeDrift {
+pub(crate) fn drift(manifest: &Sha256Manifest, actual: &BTreeMap<String, Sha256Hex>) -> TreeDrift {
     let mut drift = TreeDrift::default();
     for entry in manifest.entries() {
         match actual.get(&entry.path) {
@@ -374,6 +378,17 @@ mod tests {
             path: (*path).to_owned(),
         }))
         .unwrap()
+    }
+
+    /// The committed base bundle tree the integration tests build on: a
+    /// unit test, as the manifest and lock checks are not public.
+    #[test]
+    fn fixture_tree_is_a_consistent_bundle() {
+        let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dcx-example-core");
+        let meta = BundleMeta::read_dir(&tree).unwrap();
+        meta.check_integrity("fixture").unwrap();
+        meta.check_tree(&tree).unwrap();
+        assert_eq!(meta.lock.root_bundle, "dcx-example-core");
     }
 
     #[test]

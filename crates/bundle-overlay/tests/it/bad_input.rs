@@ -8,10 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::support::{Ops, Raw, Scenario, fixture_tree, listing, raw_tar_gz, tamper};
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::build::BuildError;
-use dcx_bundle_overlay::check::{CheckError, CheckRequest, Expected, package_check};
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{BuildError, CheckError, CheckRequest, Expected, Limits, NoProgress, package_check};
 use dcx_contracts::digest::sha256_bytes;
 
 /// Builds into `<scenario>/out/tree` and checks the failure left `out/`

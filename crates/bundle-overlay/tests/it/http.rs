@@ -12,9 +12,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::build::BuildError;
-use dcx_bundle_overlay::fetch::FetchError;
+use dcx_bundle_overlay::{BuildError, FetchError, Limits};
 use dcx_contracts::digest::sha256_bytes;
 
 /// An HTTP server on 127.0.0.1, stopped when dropped.

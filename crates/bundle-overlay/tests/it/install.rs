@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::support::{Scenario, listing, pack_tree};
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::install::{InstallCheckError, InstallError, InstallRequest, install, install_check};
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{
+    InstallCheckError, InstallError, InstallRequest, Installed, Limits, NoProgress, install, install_check,
+};
 use dcx_contracts::Sha256Hex;
 use dcx_contracts::bundle::ProjectBundleLock;
 use dcx_contracts::digest::sha256_bytes;
@@ -85,10 +85,7 @@ impl Workspace {
         self.root.join("bundles.lock.yaml")
     }
 
-    fn install(
-        &self,
-        lock: &ProjectBundleLock,
-    ) -> Result<Vec<dcx_bundle_overlay::install::Installed>, InstallError> {
+    fn install(&self, lock: &ProjectBundleLock) -> Result<Vec<Installed>, InstallError> {
         install(
             &InstallRequest {
                 lock,
@@ -100,10 +97,7 @@ impl Workspace {
         )
     }
 
-    fn check(
-        &self,
-        lock: &ProjectBundleLock,
-    ) -> Result<Vec<dcx_bundle_overlay::install::Installed>, InstallCheckError> {
+    fn check(&self, lock: &ProjectBundleLock) -> Result<Vec<Installed>, InstallCheckError> {
         install_check(lock, &self.lock_path(), &self.root)
     }
 

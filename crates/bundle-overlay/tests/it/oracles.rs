@@ -10,8 +10,7 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 
 use crate::support::{Scenario, run_tool};
-use dcx_bundle_overlay::package::{PackageRequest, package_impl};
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{NoProgress, PackageRequest, package_impl};
 
 fn assert_success(output: &std::process::Output, what: &str) {
     assert!(

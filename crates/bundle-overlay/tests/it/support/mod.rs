@@ -12,11 +12,10 @@ use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use dcx_bundle_overlay::Limits;
-use dcx_bundle_overlay::archive::pack::{PackOptions, pack};
-use dcx_bundle_overlay::build::{BuildOutcome, BuildRequest, build_impl};
-use dcx_bundle_overlay::package::{PackageOutcome, PackageRequest, package_impl, tree_files};
-use dcx_bundle_overlay::progress::NoProgress;
+use dcx_bundle_overlay::{
+    BuildError, BuildOutcome, BuildRequest, Limits, NoProgress, PackOptions, PackageError, PackageOutcome,
+    PackageRequest, build_impl, pack, package_impl, tree_files,
+};
 use dcx_contracts::bundle::LockSource;
 use dcx_contracts::digest::sha256_bytes;
 use dcx_contracts::{Sha256Hex, Timestamp};
@@ -227,15 +226,11 @@ impl Scenario {
             .unwrap();
     }
 
-    pub fn build(&self, out: &Path) -> Result<BuildOutcome, dcx_bundle_overlay::build::BuildError> {
+    pub fn build(&self, out: &Path) -> Result<BuildOutcome, BuildError> {
         self.build_with(out, Limits::default())
     }
 
-    pub fn build_with(
-        &self,
-        out: &Path,
-        limits: Limits,
-    ) -> Result<BuildOutcome, dcx_bundle_overlay::build::BuildError> {
+    pub fn build_with(&self, out: &Path, limits: Limits) -> Result<BuildOutcome, BuildError> {
         build_impl(
             &BuildRequest {
                 overlay: &self.overlay,
@@ -256,7 +251,7 @@ impl Scenario {
 }
 
 /// Packages `tree` into `out` at the fixed time, mtime 0.
-pub fn package(tree: &Path, out: &Path) -> Result<PackageOutcome, dcx_bundle_overlay::package::PackageError> {
+pub fn package(tree: &Path, out: &Path) -> Result<PackageOutcome, PackageError> {
     package_impl(
         &PackageRequest {
             tree,
