@@ -72,18 +72,18 @@ enum Command {
     /// Run what CI runs: fmt, tidy, clippy, the tests, docs, schemas
     /// --check, governance.
     Ci,
-    /// Benchmark a binary against a baseline, side by side (`runner`: `runner
-    /// help` and `runner info` against `/bin/true`, target within 3x).
+    /// Benchmark the release binaries against a baseline, side by side
+    /// (`runner`, `ingest`, `bundle`, `runs`; targets in docs/PERFORMANCE.md).
     Bench(bench::BenchArgs),
     /// Implementation bundles: `example` builds, packages and checks the
     /// committed overlay example into .artifacts/bundle-example; any other
     /// verb runs `dcx bundle <verb> …`.
     Bundle(bundle::BundleArgs),
     /// Certify a runner lane of specs/runner_certification_registry_v1.yaml
-    /// (as `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
+    /// (runs `dcx certify`) and write `.artifacts/runner-certification-<id>.{json,md}`.
     Certify(certify::CertifyArgs),
     /// Ingest runner status reports into .artifacts/runner-status-matrix.{json,md}
-    /// and runner-status-ingest-log.json (as `dcx status ingest`). Without
+    /// and runner-status-ingest-log.json (runs `dcx status ingest`). Without
     /// arguments: the example lanes under specs/examples/, offline; pass
     /// `--registry specs/runner_certification_registry_v1.yaml` for the real
     /// lanes. Any `dcx status ingest` flag is accepted (`--help` lists them).

@@ -16,7 +16,8 @@
 //!   (`[lints] workspace = true`); the fuzz crate, its own workspace, carries
 //!   a copy of `[workspace.lints]` that must equal the root's.
 //! - `code-map`: every source file of `crates/*/src` and `xtask/src` is named
-//!   in its crate's section of docs/ARCHITECTURE.md.
+//!   in its crate's section of docs/ARCHITECTURE.md, and every `.rs` file a
+//!   section names exists.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -395,14 +396,54 @@ fn code_map(root: &Path, violations: &mut Vec<Violation>) -> Result<(), String> 
                 || section.is_some_and(|names| names_file(names, &in_src));
             if !named {
                 let place = if section.is_some() {
-                    format!("its section `### \\`{name}\\``")
+                    format!("its section, ### `{name}`")
                 } else {
-                    format!("a section `### \\`{name}\\`` (there is none)")
+                    format!("a section ### `{name}` (there is none)")
                 };
                 violations.push(Violation {
                     rule: Rule::CodeMap,
                     message: format!(
                         "{full} is not in {ARCHITECTURE}'s code map: name `{in_src}` in {place}"
+                    ),
+                });
+            }
+        }
+    }
+    stale_names(root, &sections, violations)
+}
+
+/// The other way round: a `.rs` file a section names must exist, in the
+/// section's directory (by path, or by file name inside a folder) or from
+/// the workspace root, so the map does not describe files long gone.
+fn stale_names(
+    root: &Path,
+    sections: &BTreeMap<String, Vec<String>>,
+    violations: &mut Vec<Violation>,
+) -> Result<(), String> {
+    for (dir, names) in sections {
+        let section_dir = root.join(dir);
+        if !section_dir.is_dir() {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&section_dir, &mut files)?;
+        let paths: Vec<String> = files
+            .iter()
+            .map(|file| relative_path(&section_dir, file))
+            .collect();
+        for name in names
+            .iter()
+            .filter(|name| name.ends_with(".rs") && !name.contains('*'))
+        {
+            let suffix = format!("/{name}");
+            let exists =
+                root.join(name).is_file() || paths.iter().any(|path| path == name || path.ends_with(&suffix));
+            if !exists {
+                violations.push(Violation {
+                    rule: Rule::CodeMap,
+                    message: format!(
+                        "{ARCHITECTURE}'s section ### `{dir}` names `{name}`, which is no file there: \
+                         correct or remove it"
                     ),
                 });
             }

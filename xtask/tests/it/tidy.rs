@@ -147,3 +147,17 @@ fn a_source_file_missing_from_the_code_map_breaks_code_map() {
         "tidy: code-map: crates/sys/src/planted_unmapped.rs is not in docs/ARCHITECTURE.md's code map",
     );
 }
+
+#[test]
+fn a_code_map_entry_for_a_file_gone_breaks_code_map() {
+    let ws = copy();
+    edit(
+        &ws.path().join("docs/ARCHITECTURE.md"),
+        "### `xtask`\n\n",
+        "### `xtask`\n\n- `planted_gone.rs` — a file that does not exist.\n",
+    );
+    fails_with(
+        ws.path(),
+        "tidy: code-map: docs/ARCHITECTURE.md's section ### `xtask` names `planted_gone.rs`, which is no file there",
+    );
+}
