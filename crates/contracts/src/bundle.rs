@@ -1,14 +1,15 @@
 //! Spec bundles (seed 003): the bundle manifest, implementation overlays,
 //! the locks a build writes, and the project lock that pins bundles.
-//! The `resolved_files.sha256` manifest lives in [`crate::manifest`].
+//! The `resolved_files.sha256` manifest lives in [`crate::sha256_manifest`].
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Hex;
 use crate::document::{Document, Format, VersionPin, Violation};
-use crate::manifest::{RESERVED_FILE_NAMES, validate_relative_path};
 use crate::pointer::join;
+use crate::relative_path::validate_relative_path;
+use crate::sha256_manifest::RESERVED_FILE_NAMES;
 use crate::timestamp::Timestamp;
 use crate::validate::Checker;
 

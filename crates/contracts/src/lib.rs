@@ -5,8 +5,9 @@
 //! checks the version first and reports errors by file, JSON Pointer and
 //! line:column ([`document`]). Beside the documents sit the hashing
 //! primitives the peers must agree on bit for bit: [`c14n`] (`json-c14n-v1`),
-//! [`intent`] (`intent-v1`), [`digest`] and the `resolved_files.sha256`
-//! [`manifest`]; and [`atomic`] writes.
+//! [`intent`] (`intent-v1`), [`digest`], the `resolved_files.sha256`
+//! [`sha256_manifest`] with its [`relative_path`] rules and [`tree_drift`];
+//! and [`atomic`] writes.
 //!
 //! This crate does no network I/O, spawns no processes, never prints and
 //! never reads the clock: callers pass `now` in.
@@ -34,13 +35,15 @@ pub mod document;
 pub mod documents;
 pub mod identity;
 pub mod intent;
-pub mod manifest;
 pub mod pointer;
+pub mod relative_path;
 pub mod run_artifacts;
 pub mod runner_platform;
 pub mod schema;
+pub mod sha256_manifest;
 pub mod status;
 pub mod timestamp;
+pub mod tree_drift;
 mod validate;
 mod version_field;
 mod yaml;
@@ -52,3 +55,15 @@ pub use document::{
     from_str, load, load_with, save,
 };
 pub use timestamp::Timestamp;
+
+/// The bundle manifest's three concepts under the one path they shared
+/// before each got its module: [`relative_path`], [`sha256_manifest`] and
+/// [`tree_drift`].
+pub mod manifest {
+    pub use crate::relative_path::{PathError, validate_relative_path};
+    pub use crate::sha256_manifest::{
+        MANIFEST_FILE_NAME, ManifestBuildError, ManifestEntry, ManifestError, ManifestErrorKind,
+        RESERVED_FILE_NAMES, Sha256Manifest, is_reserved_path,
+    };
+    pub use crate::tree_drift::{TreeDrift, TreeError};
+}
