@@ -32,7 +32,7 @@ pub mod catalog;
 pub mod certification;
 pub mod digest;
 pub mod document;
-pub mod documents;
+pub mod document_kinds;
 pub mod identity;
 pub mod intent;
 pub mod pointer;
@@ -55,6 +55,9 @@ pub use document::{
     from_str, load, load_with, save,
 };
 pub use timestamp::Timestamp;
+
+/// [`document_kinds`] under its former name.
+pub use document_kinds as documents;
 
 /// The bundle manifest's three concepts under the one path they shared
 /// before each got its module: [`relative_path`], [`sha256_manifest`] and

@@ -1,7 +1,7 @@
 //! `runner-stage-identity <image.manifest> <dir>`: writes the identity files
 //! of a runner image (`image.env`, `runtime.env`, `tools.env`, read-only)
 //! into `<dir>`, normally `/etc/runner`, from its manifest. Image builds run
-//! it (docker/runner-base/Dockerfile); see [`dcx_runner::manifest`] for the
+//! it (docker/runner-base/Dockerfile); see [`dcx_runner::image_manifest`] for the
 //! rules.
 //!
 //! Exit statuses: 0 written, 2 usage error or a manifest that was refused
@@ -12,10 +12,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dcx_runner::manifest::IdentityFiles;
+use dcx_runner::image_manifest::IdentityFiles;
 
 const USAGE: &str = "usage: runner-stage-identity <image.manifest> <identity-dir>";
 
+// A binary reads its command line; clippy.toml bans that in the library.
+#[allow(clippy::disallowed_methods)]
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [manifest, dir] = args.as_slice() else {

@@ -35,7 +35,7 @@ const GENERATED_HEADER: &str =
 /// Why a manifest was refused or its identity files could not be written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ManifestError {
+pub enum ImageManifestError {
     /// The manifest is unreadable or breaks the identity grammar, or its
     /// `RUNNER_*` keys lack a required one.
     #[error(transparent)]
@@ -89,14 +89,14 @@ impl IdentityFiles {
     ///
     /// # Errors
     ///
-    /// [`ManifestError::SchemaVersion`], [`ManifestError::UnknownKey`], or
-    /// [`ManifestError::Identity`] when `image.env` would lack a required
+    /// [`ImageManifestError::SchemaVersion`], [`ImageManifestError::UnknownKey`], or
+    /// [`ImageManifestError::Identity`] when `image.env` would lack a required
     /// key (the message names the manifest).
-    pub fn from_manifest(manifest: &EnvFile) -> Result<Self, ManifestError> {
+    pub fn from_manifest(manifest: &EnvFile) -> Result<Self, ImageManifestError> {
         let origin = manifest.origin();
         let version = manifest.get("MANIFEST_SCHEMA_VERSION");
         if version != Some(MANIFEST_SCHEMA_VERSION) {
-            return Err(ManifestError::SchemaVersion {
+            return Err(ImageManifestError::SchemaVersion {
                 origin: origin.to_owned(),
                 found: version.map(str::to_owned),
             });
@@ -116,7 +116,7 @@ impl IdentityFiles {
             } else if key.starts_with("TOOL_") {
                 &mut files.tools_env
             } else {
-                return Err(ManifestError::UnknownKey {
+                return Err(ImageManifestError::UnknownKey {
                     origin: origin.to_owned(),
                     key: key.to_owned(),
                 });
@@ -137,7 +137,7 @@ impl IdentityFiles {
     /// # Errors
     ///
     /// As [`EnvFile::read`] and [`IdentityFiles::from_manifest`].
-    pub fn read_manifest(path: &Path) -> Result<Self, ManifestError> {
+    pub fn read_manifest(path: &Path) -> Result<Self, ImageManifestError> {
         Self::from_manifest(&EnvFile::read(path)?)
     }
 
@@ -147,8 +147,8 @@ impl IdentityFiles {
     ///
     /// # Errors
     ///
-    /// [`ManifestError::Write`] or [`ManifestError::Permissions`].
-    pub fn write_to(&self, dir: &Path) -> Result<Vec<PathBuf>, ManifestError> {
+    /// [`ImageManifestError::Write`] or [`ImageManifestError::Permissions`].
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<PathBuf>, ImageManifestError> {
         let files = [
             ("image.env", &self.image_env),
             ("runtime.env", &self.runtime_env),
@@ -159,7 +159,7 @@ impl IdentityFiles {
             let path = dir.join(name);
             atomic_write(&path, text.as_bytes())?;
             fs::set_permissions(&path, fs::Permissions::from_mode(IDENTITY_FILE_MODE)).map_err(|source| {
-                ManifestError::Permissions {
+                ImageManifestError::Permissions {
                     path: path.clone(),
                     source,
                 }
@@ -174,7 +174,7 @@ impl IdentityFiles {
 mod tests {
     use super::*;
 
-    fn split(manifest: &str) -> Result<IdentityFiles, ManifestError> {
+    fn split(manifest: &str) -> Result<IdentityFiles, ImageManifestError> {
         IdentityFiles::from_manifest(&EnvFile::parse(manifest, "image.manifest")?)
     }
 
@@ -253,7 +253,7 @@ RUNTIME_SHELL=/bin/bash
         let manifest = MANIFEST.replace("RUNNER_DOMAIN=example", "RUNNER_DOMAIN=\"example\"");
         let error = EnvFile::parse(&manifest, "image.manifest").expect_err("quotes");
         assert_eq!(
-            ManifestError::from(error).to_string(),
+            ImageManifestError::from(error).to_string(),
             "invalid metadata in image.manifest:4: quotes are not supported"
         );
     }

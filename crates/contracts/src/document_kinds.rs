@@ -1,4 +1,5 @@
-//! The list of every contract document type, for tools that handle them
+//! The kinds of contract document: every document type, erased to a
+//! [`DocumentKind`] and listed in [`ALL`], for tools that handle them
 //! generically: schema generation, governance, `dcx validate`.
 
 use crate::document::{self, Document, Format, LoadError, LoadLimits, VersionPin, Warning};
