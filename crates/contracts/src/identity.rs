@@ -51,6 +51,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
+use crate::printable::Printable;
+
 /// The largest identity file [`EnvFile::read`] accepts: 1 MiB. Real ones
 /// hold a few hundred bytes. The cap is fixed: the `runner` entrypoint's
 /// argv is its contract and takes no tuning flags.
@@ -429,24 +431,6 @@ impl fmt::Display for SyntaxErrorKind {
             Self::RedirectOut => f.write_str("redirection operator '>' is not supported"),
             Self::ControlCharacter => f.write_str("control characters are not supported"),
         }
-    }
-}
-
-/// Displays untrusted text with control characters escaped (`\u{1b}`, `\0`,
-/// ...), so a rejected key cannot inject terminal escapes into diagnostics.
-/// Ordinary text, including non-ASCII letters, is shown as is.
-struct Printable<'a>(&'a str);
-
-impl fmt::Display for Printable<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_debug())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
     }
 }
 

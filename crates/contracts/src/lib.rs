@@ -36,6 +36,7 @@ pub mod document_kinds;
 pub mod identity;
 pub mod intent;
 pub mod pointer;
+pub mod printable;
 pub mod relative_path;
 pub mod run_artifacts;
 pub mod runner_platform;

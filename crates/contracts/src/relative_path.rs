@@ -5,21 +5,12 @@
 //! way; each adds its own rules on top (the manifest's reserved names, for
 //! one: [`crate::sha256_manifest::RESERVED_FILE_NAMES`]).
 
+use crate::printable::Printable;
+
 /// Quotes a path for an error message, escaping control characters so a
 /// stray `\r` or NUL is visible instead of garbling the terminal.
 pub(crate) fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
-    for character in text.chars() {
-        if character.is_control() {
-            // `escape_debug` gives `\r`, `\0`, `\u{1b}`, ...
-            out.extend(character.escape_debug());
-        } else {
-            out.push(character);
-        }
-    }
-    out.push('\'');
-    out
+    format!("'{}'", Printable(text))
 }
 
 /// A hint appended to the control-character message when the character is

@@ -4,9 +4,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use dcx_contracts::identity::IdentityError;
+use dcx_contracts::printable::Printable;
 
 use crate::paths::ROOT_OVERRIDE_VAR;
-use crate::printable::Printable;
 
 /// The runner's exit statuses. A program started by `exec`, `shell` or a
 /// plugin replaces the runner, so its own status reaches the caller

@@ -30,7 +30,6 @@ pub mod image_manifest;
 pub mod launch;
 pub mod paths;
 pub mod plugins;
-mod printable;
 pub mod render;
 pub mod report;
 

@@ -10,13 +10,13 @@ use std::fmt::Write as _;
 use dcx_contracts::Document;
 use dcx_contracts::document::to_bytes;
 use dcx_contracts::identity::ImageIdentity;
+use dcx_contracts::printable::Printable;
 use dcx_contracts::runner_platform::{
     DeclaredRuntime, ObservedRuntime, RunnerBuild, RunnerInfo, RunnerVersion,
 };
 
 use crate::command::CoreCommand;
 use crate::error::RunnerError;
-use crate::printable::Printable;
 
 /// `runner help`: the core commands and this image's plugins.
 pub fn help(identity: &ImageIdentity, plugins: &[String]) -> String {

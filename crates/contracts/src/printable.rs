@@ -2,11 +2,18 @@
 
 use std::fmt;
 
-/// Displays text with control characters escaped (`\u{1b}`, `\n`, ...), so
-/// an argument or an environment value cannot put terminal escape
-/// sequences into the runner's output. Other text, non-ASCII letters
-/// included, is shown as is.
-pub(crate) struct Printable<'a>(pub(crate) &'a str);
+/// Displays text with control characters escaped (`\u{1b}`, `\n`, `\0`,
+/// ...), so a key, an argument or an environment value cannot put terminal
+/// escape sequences into a diagnostic or a report. Other text, non-ASCII
+/// letters included, is shown as is.
+///
+/// ```
+/// use dcx_contracts::printable::Printable;
+///
+/// assert_eq!(Printable("a\u{1b}[31mb").to_string(), "a\\u{1b}[31mb");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Printable<'a>(pub &'a str);
 
 impl fmt::Display for Printable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
