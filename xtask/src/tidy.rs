@@ -210,6 +210,9 @@ const BANNED_METHODS: &[&str] = &[
     "std::env::var_os",
     "std::env::vars",
     "std::env::vars_os",
+    "std::env::args",
+    "std::env::args_os",
+    "std::env::current_dir",
 ];
 
 /// Where the ban may be lifted (paths from the workspace root; a trailing
@@ -220,9 +223,10 @@ const MAY_READ_CLOCK_AND_ENVIRONMENT: &[&str] = &[
     // The cli's flags layer: arguments, the clock and the environment
     // become settings.
     "crates/cli/src/flags/",
-    // The runner binary: its root override, and the one place that asks
-    // the OS (`$HOME`, `PATH`).
+    // The runner binaries: their command lines and the root override, and
+    // the one place that asks the OS (`$HOME`, `PATH`, the working dir).
     "crates/runner/src/main.rs",
+    "crates/runner/src/bin/",
     "crates/runner/src/host.rs",
     // The maintainer tasks.
     "xtask/src/",
