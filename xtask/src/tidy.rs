@@ -478,9 +478,9 @@ fn names_file(names: &[String], in_src: &str) -> bool {
     names.iter().any(|name| accepted.contains(name))
 }
 
-/// The code map's sections, `### \`<dir>\`` headings (`crates/sys`,
-/// `xtask`), each with the code spans under it (`lib.rs::run` read as
-/// `lib.rs`).
+/// The code map's sections, one per `###` heading that starts with a
+/// directory in backticks (`crates/sys`, `xtask`), each with the code
+/// spans under it (`lib.rs::run` read as `lib.rs`).
 fn code_map_sections(document: &str) -> BTreeMap<String, Vec<String>> {
     let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current: Option<String> = None;
