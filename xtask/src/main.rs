@@ -128,3 +128,41 @@ fn main() -> ExitCode {
         Command::CheckFreshness(args) => ingest::check_freshness(&root, &args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, ValueEnum};
+
+    /// The task list at the top of this file.
+    fn task_list() -> String {
+        include_str!("main.rs")
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .filter_map(|line| line.strip_prefix("//! - "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_doc_comment_lists_every_task() {
+        let list = task_list();
+        for task in super::Cli::command().get_subcommands() {
+            let name = task.get_name();
+            if name == "bench" {
+                continue;
+            }
+            assert!(
+                list.contains(&format!("`{name}")),
+                "`{name}` is missing from main.rs's task list"
+            );
+        }
+        for target in crate::bench::Target::value_variants() {
+            let name = target.to_possible_value().expect("no hidden targets");
+            let name = name.get_name();
+            assert!(
+                list.contains(&format!("`bench {name}")),
+                "`bench {name}` is missing from main.rs's task list"
+            );
+        }
+    }
+}
