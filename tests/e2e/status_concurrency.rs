@@ -11,16 +11,15 @@
 )]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::files::leftovers;
 use crate::support::output::{dev_full, output_with_stdout};
 use crate::support::{repo, text};
+use dcx_testkit::{Canned, Gate, Lane, Server, registry_yaml};
 use serde_json::Value;
 
 fn catalog() -> String {
@@ -138,40 +137,15 @@ fn release(asset_url: &str) -> String {
 
 /// Writes `registry-<id>.yaml` with the one lane `id`, whose release
 /// metadata is `release_api_url`; returns the registry's file name.
-fn registry(dir: &Path, id: &str, class: &str, release_api_url: &str) -> String {
+fn registry(dir: &Path, id: &str, class: &'static str, release_api_url: &str) -> String {
     let name = format!("registry-{id}.yaml");
-    let text = format!(
-        "version: 2
-certificate_schema_ref: /specs/schemas/runner_execution_certificate_v1.schema.json
-runners:
-  - runner_id: {id}
-    class: {class}
-    status: active
-    entrypoints:
-      public_adapter: dc-runner
-      implementation_repo: dc-runner-{id}
-    artifact_contract:
-      json_out: /.artifacts/runner-certification-{{runner}}.json
-      md_out: /.artifacts/runner-certification-{{runner}}.md
-    status_exchange:
-      source_kind: release_asset
-      release_api_url: {release_api_url}
-      report_asset_name: runner-status-report-v1.json
-      matrix_role: {role}
-      freshness_slo_hours: 87600
-",
-        role = if class == "required" {
-            "required"
-        } else {
-            "compatibility"
-        }
-    );
-    std::fs::write(dir.join(&name), text).unwrap();
+    let lane = Lane::active(id, class, release_api_url).with_slo_hours(Some(87600));
+    std::fs::write(dir.join(&name), registry_yaml(&[lane])).unwrap();
     name
 }
 
 /// A lane whose release and report are local files under `lanes/<id>/`.
-fn local_lane(dir: &Path, id: &str, class: &str) -> String {
+fn local_lane(dir: &Path, id: &str, class: &'static str) -> String {
     let lane = dir.join("lanes").join(id);
     std::fs::create_dir_all(&lane).unwrap();
     std::fs::write(lane.join("report.json"), report(id, class)).unwrap();
@@ -252,77 +226,37 @@ fn lanes_in_state(dir: &Path) -> Vec<String> {
 /// `/rust/report.json`, that can hold the release metadata back until the
 /// test opens its gate: an ingest waiting on it holds its out directory.
 struct GatedServer {
-    port: u16,
-    gate: Arc<(Mutex<bool>, Condvar)>,
-    seen: mpsc::Receiver<()>,
+    server: Server,
+    gate: Gate,
 }
 
 impl GatedServer {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let gate = Arc::new((Mutex::new(true), Condvar::new()));
-        let (seen_tx, seen) = mpsc::channel();
-        let report = report("rust", "required");
-        let release = release(&format!("http://127.0.0.1:{port}/rust/report.json"));
-        {
-            let gate = gate.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    let Ok(mut stream) = stream else { continue };
-                    let (gate, seen_tx) = (gate.clone(), seen_tx.clone());
-                    let (report, release) = (report.clone(), release.clone());
-                    std::thread::spawn(move || {
-                        let mut reader = BufReader::new(stream.try_clone().unwrap());
-                        let mut request_line = String::new();
-                        if reader.read_line(&mut request_line).is_err() {
-                            return;
-                        }
-                        loop {
-                            let mut line = String::new();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                                break;
-                            }
-                        }
-                        let body = if request_line.contains("/rust/release.json") {
-                            let _ = seen_tx.send(());
-                            let (open, changed) = &*gate;
-                            let mut open = open.lock().unwrap();
-                            while !*open {
-                                open = changed.wait(open).unwrap();
-                            }
-                            release
-                        } else {
-                            report
-                        };
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                             Connection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                    });
-                }
-            });
-        }
-        Self { port, gate, seen }
+        let server = Server::start();
+        let gate = Gate::new();
+        let json = |body: String| Canned::ok(body).header("content-type", "application/json");
+        server.route(
+            "/rust/release.json",
+            vec![json(release(&server.url("/rust/report.json"))).gated(&gate)],
+        );
+        server.route("/rust/report.json", vec![json(report("rust", "required"))]);
+        Self { server, gate }
     }
 
     fn release_url(&self) -> String {
-        format!("http://127.0.0.1:{}/rust/release.json", self.port)
+        self.server.url("/rust/release.json")
     }
 
     fn set_open(&self, open: bool) {
-        let (flag, changed) = &*self.gate;
-        *flag.lock().unwrap() = open;
-        changed.notify_all();
+        self.gate.set_open(open);
     }
 
     /// Waits until an ingest asked for the release metadata.
     fn wait_for_request(&self) {
-        self.seen
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the gated ingest never asked for its release metadata");
+        assert!(
+            self.gate.wait_for_request(Duration::from_secs(30)),
+            "the gated ingest never asked for its release metadata"
+        );
     }
 }
 

@@ -4,84 +4,29 @@
 
 use crate::support;
 use std::fs;
-use std::net::SocketAddr;
-use std::thread::JoinHandle;
 
 use crate::support::{Ops, Scenario, listing};
-use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
 use dcx_bundle_overlay::{BuildError, FetchError, Limits};
 use dcx_contracts::digest::sha256_bytes;
+use dcx_testkit::{Canned, Server};
 
-/// An HTTP server on 127.0.0.1, stopped when dropped.
-struct Server {
-    address: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    /// Serves `package` at `/pkg.tar.gz`, a redirect to it at `/moved`, and
-    /// 404 elsewhere.
-    fn start(package: Vec<u8>) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        let router = Router::new()
-            .route(
-                "/pkg.tar.gz",
-                get(move || {
-                    let package = package.clone();
-                    async move { ([(header::CONTENT_TYPE, "application/gzip")], package).into_response() }
-                }),
-            )
-            .route("/moved", get(|| async { Redirect::temporary("/pkg.tar.gz") }))
-            .fallback(|| async { (StatusCode::NOT_FOUND, "no such asset") });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        Self {
-            address,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// Serves `package` at `/pkg.tar.gz`, a redirect to it at `/moved`, and
+/// 404 elsewhere.
+fn serve(package: Vec<u8>) -> Server {
+    let server = Server::start();
+    server.route(
+        "/pkg.tar.gz",
+        vec![Canned::ok(package).header("content-type", "application/gzip")],
+    );
+    server.route("/moved", vec![Canned::redirect("/pkg.tar.gz")]);
+    server.fallback(Canned::status(404).body("no such asset"));
+    server
 }
 
 /// The example overlay, with its base served over HTTP at `path`.
 fn scenario(path: &str) -> (Scenario, Server) {
     let scenario = Scenario::example();
-    let server = Server::start(fs::read(&scenario.package).unwrap());
+    let server = serve(fs::read(&scenario.package).unwrap());
     let text = support::overlay_text(&server.url(path), &scenario.package_sha256, &Ops::example());
     scenario.set_overlay(&text);
     (scenario, server)

@@ -1,6 +1,6 @@
 //! Shared test scaffolding: a scratch directory with the fixture adapter,
-//! registries built from lane descriptions, and the checks every written
-//! certificate must pass.
+//! registries built from lane descriptions (`dcx-testkit`'s generator), and
+//! the checks every written certificate must pass.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -10,7 +10,8 @@ use std::time::Duration;
 use dcx_certification::{Certification, CertifySettings, verify};
 use dcx_contracts::Timestamp;
 use dcx_contracts::certification::ExecutionCertificate;
-use serde_json::{Value, json};
+use dcx_testkit::{Lane, registry_json};
+use serde_json::Value;
 
 pub const COMMIT: &str = "5f0c2a9e81d4b7c3a6e0f9d2b8c1a7e4d3f6b9a0";
 
@@ -70,15 +71,14 @@ impl Scratch {
     }
 
     /// Writes a registry of `lanes` (see [`lane`]) and returns its path.
-    pub fn registry(&self, lanes: &[Value]) -> PathBuf {
-        let registry = json!({
-            "version": 2,
-            "certificate_schema_ref": "/specs/schemas/runner_execution_certificate_v1.schema.json",
-            "runners": lanes,
-        });
+    pub fn registry(&self, lanes: &[Lane]) -> PathBuf {
         // YAML reads JSON; the file is named like the real one.
         let path = self.path().join("registry.yaml");
-        std::fs::write(&path, serde_json::to_string_pretty(&registry).unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&registry_json(lanes)).unwrap(),
+        )
+        .unwrap();
         path
     }
 
@@ -104,43 +104,23 @@ pub fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// One registry lane. `commands` are `(name, args, expect_exit)`.
+/// One certified registry lane. `commands` are `(name, args, expect_exit)`.
 pub fn lane(
     runner_id: &str,
-    class: &str,
-    status: &str,
+    class: &'static str,
+    status: &'static str,
     commands: &[(&str, &[&str], &[i64])],
     checks: &[&str],
     cases: &[&str],
-) -> Value {
-    let commands: Vec<Value> = commands
-        .iter()
-        .map(|(name, args, expect_exit)| json!({"name": name, "args": args, "expect_exit": expect_exit}))
-        .collect();
-    let role = if class == "required" {
-        "required"
-    } else {
-        "compatibility"
-    };
-    json!({
-        "runner_id": runner_id,
-        "class": class,
-        "status": status,
-        "entrypoints": {"public_adapter": "dc-runner", "implementation_repo": format!("dc-runner-{runner_id}")},
-        "required_core_checks": checks,
-        "required_core_cases": cases,
-        "command_contract_subset": commands,
-        "artifact_contract": {
-            "json_out": "/.artifacts/runner-certification-{runner}.json",
-            "md_out": "/.artifacts/runner-certification-{runner}.md"
-        },
-        "status_exchange": {
-            "source_kind": "release_asset",
-            "release_api_url": format!("https://example.invalid/{runner_id}/releases/latest"),
-            "matrix_role": role,
-            "freshness_slo_hours": 72
-        }
-    })
+) -> Lane {
+    Lane::active(
+        runner_id,
+        class,
+        format!("https://example.invalid/{runner_id}/releases/latest"),
+    )
+    .with_status(status)
+    .with_report_asset(None)
+    .certified(commands, checks, cases)
 }
 
 /// What must hold for every certificate dcx writes: the file is the
