@@ -21,17 +21,16 @@
 //! it is exact, and the peak (`VmHWM`, a high-water mark) misses at most
 //! the last 2 ms. Linux only, like the machines the targets are set for.
 //!
-//! The server runs in this process on its own runtime; the fixtures are
-//! generated in a temp directory and removed afterwards.
+//! The server (`dcx-testkit`'s loopback server) runs in this process on
+//! its own runtime; the fixtures are generated (`dcx-testkit`'s registry
+//! generator) in a temp directory and removed afterwards.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dcx_contracts::digest::sha256_bytes;
+use dcx_testkit::{Canned, Lane, Server, registry_json, registry_yaml};
 
 const HTTP_LANES: usize = 1_000;
 const HTTP_DELAY: Duration = Duration::from_millis(50);
@@ -152,60 +151,17 @@ enum RegistryFormat {
     Yaml,
 }
 
-/// The registry of [`registry`], as JSON.
-fn registry_json(lanes: usize, release_api_url: impl Fn(usize) -> String) -> String {
-    let runners: Vec<serde_json::Value> = (0..lanes)
-        .map(|i| {
-            let (class, role) = if i == 0 {
-                ("required", "required")
-            } else {
-                ("compatibility_non_blocking", "compatibility")
-            };
-            serde_json::json!({
-                "runner_id": lane_id(i),
-                "class": class,
-                "status": "active",
-                "entrypoints": {"public_adapter": "dc-runner", "implementation_repo": format!("dc-runner-{}", lane_id(i))},
-                "artifact_contract": {
-                    "json_out": "/.artifacts/runner-certification-{runner}.json",
-                    "md_out": "/.artifacts/runner-certification-{runner}.md"
-                },
-                "status_exchange": {
-                    "source_kind": "release_asset",
-                    "release_api_url": release_api_url(i),
-                    "report_asset_name": "runner-status-report-v1.json",
-                    "matrix_role": role,
-                    "freshness_slo_hours": 72
-                }
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "version": 2,
-        "certificate_schema_ref": "/specs/schemas/runner_execution_certificate_v1.schema.json",
-        "runners": runners,
-    })
-    .to_string()
-}
-
 /// Lane 0 is required, the rest compatibility lanes, all active, SLO 72 h.
-fn registry(lanes: usize, release_api_url: impl Fn(usize) -> String) -> String {
-    let mut out = String::from(
-        "version: 2\ncertificate_schema_ref: /specs/schemas/runner_execution_certificate_v1.schema.json\nrunners:\n",
-    );
-    for i in 0..lanes {
-        let (class, role) = if i == 0 {
-            ("required", "required")
-        } else {
-            ("compatibility_non_blocking", "compatibility")
-        };
-        out.push_str(&format!(
-            "  - runner_id: {id}\n    class: {class}\n    status: active\n    entrypoints:\n      public_adapter: dc-runner\n      implementation_repo: dc-runner-{id}\n    artifact_contract:\n      json_out: /.artifacts/runner-certification-{{runner}}.json\n      md_out: /.artifacts/runner-certification-{{runner}}.md\n    status_exchange:\n      source_kind: release_asset\n      release_api_url: {url}\n      report_asset_name: runner-status-report-v1.json\n      matrix_role: {role}\n      freshness_slo_hours: 72\n",
-            id = lane_id(i),
-            url = release_api_url(i),
-        ));
-    }
-    out
+fn lanes(count: usize, release_api_url: impl Fn(usize) -> String) -> Vec<Lane> {
+    (0..count)
+        .map(|i| {
+            if i == 0 {
+                Lane::required(&lane_id(i), release_api_url(i))
+            } else {
+                Lane::compatibility(&lane_id(i), release_api_url(i))
+            }
+        })
+        .collect()
 }
 
 fn report(i: usize) -> String {
@@ -337,12 +293,15 @@ fn bench_local(dcx: &Path, dir: &Path, format: RegistryFormat) -> Result<Measure
         RegistryFormat::Json => {
             write(
                 &dir.join("registry.json"),
-                registry_json(LOCAL_LANES, release_api_url),
+                registry_json(&lanes(LOCAL_LANES, release_api_url)).to_string(),
             )?;
             "registry.json"
         }
         RegistryFormat::Yaml => {
-            write(&dir.join("registry.yaml"), registry(LOCAL_LANES, release_api_url))?;
+            write(
+                &dir.join("registry.yaml"),
+                registry_yaml(&lanes(LOCAL_LANES, release_api_url)),
+            )?;
             "registry.yaml"
         }
     };
@@ -368,13 +327,13 @@ fn bench_local(dcx: &Path, dir: &Path, format: RegistryFormat) -> Result<Measure
 }
 
 fn bench_http(dcx: &Path, dir: &Path) -> Result<Measured, String> {
-    let server = Server::start(HTTP_LANES)?;
+    let server = start_server(HTTP_LANES)?;
     write(&dir.join("catalog.yaml"), CATALOG)?;
     write(
         &dir.join("registry.yaml"),
-        registry(HTTP_LANES, |i| {
-            format!("http://{}/{}/release", server.addr, lane_id(i))
-        }),
+        registry_yaml(&lanes(HTTP_LANES, |i| {
+            server.url(&format!("/{}/release", lane_id(i)))
+        })),
     )?;
     let concurrency = HTTP_CONCURRENCY.to_string();
     let mut runs = Vec::with_capacity(HTTP_ROUNDS);
@@ -395,56 +354,24 @@ fn bench_http(dcx: &Path, dir: &Path) -> Result<Measured, String> {
 }
 
 /// The loopback server: `/<lane>/release` and `/<lane>/report`, each held
-/// for [`HTTP_DELAY`].
-struct Server {
-    addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
-}
-
-type Routes = Arc<HashMap<String, Vec<u8>>>;
-
-impl Server {
-    fn start(lanes: usize) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the server runtime: {e}"))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .map_err(|e| format!("cannot bind 127.0.0.1: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let mut routes = HashMap::with_capacity(lanes * 2);
-        for i in 0..lanes {
-            let id = lane_id(i);
-            let report = report(i);
-            let report_url = format!("http://{addr}/{id}/report");
-            routes.insert(
-                format!("/{id}/release"),
-                release(&report_url, &report).into_bytes(),
-            );
-            routes.insert(format!("/{id}/report"), report.into_bytes());
-        }
-        let routes: Routes = Arc::new(routes);
-        let app = axum::Router::new().fallback(serve).with_state(routes);
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self {
-            addr,
-            _runtime: runtime,
-        })
+/// for [`HTTP_DELAY`] (a 404 too).
+fn start_server(lanes: usize) -> Result<Server, String> {
+    // One runtime thread: the server only sleeps and copies bytes, and the
+    // machine's cores are for the `dcx` being measured.
+    let server = Server::try_start(1).map_err(|e| format!("cannot start the loopback server: {e}"))?;
+    for i in 0..lanes {
+        let id = lane_id(i);
+        let report = report(i);
+        let release = release(&server.url(&format!("/{id}/report")), &report);
+        server.route(
+            &format!("/{id}/release"),
+            vec![Canned::ok(release).delay(HTTP_DELAY)],
+        );
+        server.route(
+            &format!("/{id}/report"),
+            vec![Canned::ok(report).delay(HTTP_DELAY)],
+        );
     }
-}
-
-async fn serve(
-    axum::extract::State(routes): axum::extract::State<Routes>,
-    uri: axum::http::Uri,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    tokio::time::sleep(HTTP_DELAY).await;
-    match routes.get(uri.path()) {
-        Some(body) => body.clone().into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-    }
+    server.fallback(Canned::status(404).delay(HTTP_DELAY));
+    Ok(server)
 }
