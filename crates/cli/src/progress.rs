@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use dcx_bundle_overlay::Stage;
 use dcx_contracts::status::FreshnessState;
-use dcx_status_ingest::policy;
+use dcx_status_ingest::freshness_name;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// How often a spinner turns, so that a silent wait still looks alive.
@@ -101,7 +101,7 @@ impl dcx_status_ingest::Progress for ProgressLine {
 
     fn lane_done(&self, runner_id: &str, freshness: FreshnessState) {
         self.update(|bar| {
-            bar.set_message(format!("{runner_id}: {}", policy::freshness_name(freshness)));
+            bar.set_message(format!("{runner_id}: {}", freshness_name(freshness)));
             bar.inc(1);
         });
     }

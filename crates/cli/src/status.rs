@@ -13,13 +13,12 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use dcx_contracts::LoadLimits;
 use dcx_contracts::status::{CommandStatus, LaneClass, OverallStatus};
-use dcx_status_ingest::gate::{self, GateError, GateSettings};
-use dcx_status_ingest::ingest::{self, ArtifactPaths, IngestSettings, LOG_JSON, MATRIX_MD};
-use dcx_status_ingest::policy::{self, DEFAULT_MAX_AGE_HOURS};
-use dcx_status_ingest::producer::{self, ProducerError, ReportIdentity};
-use dcx_status_ingest::publish::{self, SetPaths};
-use dcx_status_ingest::render::{self, Attention, Verdict};
-use dcx_status_ingest::source::{FetchSettings, Token};
+use dcx_status_ingest::{
+    ArtifactPaths, Attention, DEFAULT_MAX_AGE_HOURS, FetchSettings, GateError, GateSettings, IngestSettings,
+    LOG_JSON, MATRIX_MD, ProducerError, ReportIdentity, SetPaths, Token, Verdict, attention, build_report,
+    check_published, hash_artifacts, ingest_blocking, lock_set, report_sidecar_path, report_supervision,
+    run_commands, status_name, write_report,
+};
 use dcx_sys::{Cancel, CancelReason, Termination, Wait};
 
 use crate::exit::Exit;
@@ -270,7 +269,7 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> Exit {
     };
     // Before the state file is read, held until the whole set is published.
     let wait = if args.no_wait { Wait::Fail } else { Wait::Block };
-    let lock = publish::lock_set(&paths, wait, &documents, |lock, holder| {
+    let lock = lock_set(&paths, wait, &documents, |lock, holder| {
         let holder = holder.map_or_else(|| "another process".to_owned(), |pid| format!("pid {pid}"));
         errln!("waiting for {} (held by {holder})", lock.display());
     });
@@ -291,7 +290,7 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> Exit {
     let inputs = lock.inputs(args.registry, args.catalog);
     let progress = Arc::new(ProgressLine::on_stderr());
     progress.spinner("loading the registry");
-    let outcome = ingest::ingest_blocking(&inputs, &settings, progress.clone());
+    let outcome = ingest_blocking(&inputs, &settings, progress.clone());
     progress.clear();
     for warning in &outcome.warnings {
         errln!("warning: {warning}");
@@ -305,7 +304,7 @@ fn run_ingest(args: IngestArgs, documents: LoadLimits) -> Exit {
         if let Some(error) = &outcome.config_error {
             annotate("error", "runner status ingest", &error.to_string());
         }
-        for attention in render::attention(&outcome.matrix, &outcome.log) {
+        for attention in attention(&outcome.matrix, &outcome.log) {
             annotate_lane(&attention);
         }
     }
@@ -371,7 +370,7 @@ fn run_gate(args: GateArgs, documents: LoadLimits) -> Exit {
         matrix_md: args.md.unwrap_or_else(|| args.matrix.with_file_name(MATRIX_MD)),
         matrix_json: args.matrix.clone(),
     };
-    let report = match gate::check_published(&artifacts, &settings) {
+    let report = match check_published(&artifacts, &settings) {
         Ok(report) => report,
         Err(GateError::Load(e)) => {
             errln!("error: {e}");
@@ -418,7 +417,7 @@ fn run_report(args: ReportArgs) -> Exit {
     let base = args.download_base_url.unwrap_or_default();
     // Hash the artifacts before running anything: a missing file is a
     // usage error worth reporting before a long test run.
-    let artifacts = match producer::hash_artifacts(&args.artifacts, &base) {
+    let artifacts = match hash_artifacts(&args.artifacts, &base) {
         Ok(artifacts) => artifacts,
         Err(e) => {
             errln!("error: {e}");
@@ -431,8 +430,8 @@ fn run_report(args: ReportArgs) -> Exit {
         errln!("error: {e}");
         return Exit::Usage;
     }
-    let supervision = producer::supervision(args.command_timeout);
-    let runs = producer::run_commands(&args.commands, &supervision, &cancel, |run| {
+    let supervision = report_supervision(args.command_timeout);
+    let runs = run_commands(&args.commands, &supervision, &cancel, |run| {
         let result = &run.result;
         let outcome = match &run.termination {
             Termination::TimedOut => format!("timed out after {:?}, stopped", args.command_timeout),
@@ -474,8 +473,8 @@ fn run_report(args: ReportArgs) -> Exit {
     }
     // generated_at is when the report is produced: after the commands.
     let generated_at = args.now.clock().timestamp();
-    let written = producer::build_report(&identity, &runs, artifacts, generated_at, args.fresh_for)
-        .and_then(|report| producer::write_report(&args.out, &report).map(|digest| (report, digest)));
+    let written = build_report(&identity, &runs, artifacts, generated_at, args.fresh_for)
+        .and_then(|report| write_report(&args.out, &report).map(|digest| (report, digest)));
     let (report, digest) = match written {
         Ok(written) => written,
         Err(e) => {
@@ -486,11 +485,11 @@ fn run_report(args: ReportArgs) -> Exit {
     errln!(
         "wrote {} (sha256 {digest}) and {}",
         args.out.display(),
-        producer::sidecar_path(&args.out).display()
+        report_sidecar_path(&args.out).display()
     );
     outln!(
         "overall_status: {} (fresh until {})",
-        policy::status_name(report.overall_status),
+        status_name(report.overall_status),
         report.fresh_until
     );
     match report.overall_status {
@@ -563,7 +562,7 @@ mod tests {
 
     #[test]
     fn size_cap_defaults_in_help_are_the_library_defaults() {
-        use dcx_status_ingest::source::{DEFAULT_METADATA_CAP, DEFAULT_REPORT_CAP};
+        use dcx_status_ingest::{DEFAULT_METADATA_CAP, DEFAULT_REPORT_CAP};
         assert_eq!(crate::flags::size::parse_size("4MiB"), Ok(DEFAULT_METADATA_CAP));
         assert_eq!(crate::flags::size::parse_size("1MiB"), Ok(DEFAULT_REPORT_CAP));
         assert_eq!(

@@ -21,13 +21,13 @@ use serde::{Deserialize, Serialize};
 
 /// A directory of cached HTTP responses.
 #[derive(Debug, Clone)]
-pub struct HttpCache {
+pub(crate) struct HttpCache {
     dir: PathBuf,
 }
 
 /// A cached response body and the validator that identifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachedResponse {
+pub(crate) struct CachedResponse {
     /// The `ETag` the server sent with the body.
     pub etag: String,
     /// The body.
@@ -60,13 +60,8 @@ fn read_at_most(path: &Path, max_bytes: u64) -> Option<Vec<u8>> {
 
 impl HttpCache {
     /// A cache in `dir` (created on the first store).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
-    }
-
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn paths(&self, url: &str) -> (PathBuf, PathBuf) {
@@ -78,13 +73,14 @@ impl HttpCache {
     }
 
     /// The cached response for `url`, if there is a complete, intact one.
-    pub fn get(&self, url: &str) -> Option<CachedResponse> {
+    #[cfg(test)]
+    fn get(&self, url: &str) -> Option<CachedResponse> {
         self.get_within(url, u64::MAX)
     }
 
     /// [`HttpCache::get`], ignoring a cached body over `max_bytes`, which is
     /// never read whole.
-    pub fn get_within(&self, url: &str, max_bytes: u64) -> Option<CachedResponse> {
+    pub(crate) fn get_within(&self, url: &str, max_bytes: u64) -> Option<CachedResponse> {
         let (body_path, meta_path) = self.paths(url);
         let meta: EntryMeta = serde_json::from_slice(&read_at_most(&meta_path, MAX_META_BYTES)?).ok()?;
         let body = read_at_most(&body_path, max_bytes)?;
@@ -96,7 +92,7 @@ impl HttpCache {
     }
 
     /// Stores `body` for `url` with its `etag`.
-    pub fn put(&self, url: &str, etag: &str, body: &[u8]) -> Result<(), WriteError> {
+    pub(crate) fn put(&self, url: &str, etag: &str, body: &[u8]) -> Result<(), WriteError> {
         let (body_path, meta_path) = self.paths(url);
         atomic_write(&body_path, body)?;
         let meta = EntryMeta {

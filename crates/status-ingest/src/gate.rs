@@ -59,12 +59,6 @@ impl GateReport {
     }
 }
 
-/// Loads the matrix at `path` and judges it.
-pub fn check_file(path: &Path, settings: &GateSettings) -> Result<GateReport, LoadError> {
-    let matrix = document::load_with::<RunnerStatusMatrix>(path, &settings.documents)?.document;
-    Ok(check(&matrix, settings))
-}
-
 /// Why the published set could not be judged.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
@@ -77,12 +71,12 @@ pub enum GateError {
 }
 
 /// Loads the matrix of `artifacts`, checks that the log and Markdown
-/// matrix beside it belong to its set ([`publish::check_set`]; a file that
+/// matrix beside it carry its set id (a file that
 /// does not exist is not compared), and judges it.
 ///
 /// No lock is taken to read a whole set. A set found mixed may be an
 /// ingest renaming its files right now: the matrix directory's
-/// [`LOCK_FILE`] is then taken shared (waiting for a writer to finish) and
+/// `.dcx-ingest.lock` is then taken shared (waiting for a writer to finish) and
 /// the set read again, and only that reading counts. Where the lock cannot
 /// be taken (no lock file, a read-only copy of the artifacts) no writer can
 /// be at work, and the first reading counts.
@@ -112,7 +106,7 @@ pub fn check_published(artifacts: &ArtifactPaths, settings: &GateSettings) -> Re
 }
 
 /// Judges `matrix` at `settings.now`.
-pub fn check(matrix: &RunnerStatusMatrix, settings: &GateSettings) -> GateReport {
+pub(crate) fn check(matrix: &RunnerStatusMatrix, settings: &GateSettings) -> GateReport {
     let mut breaches = Vec::new();
     let active_slos = matrix
         .matrix_rows

@@ -27,18 +27,18 @@ use tokio::sync::Semaphore;
 
 use crate::policy::{self, Breach, Judgement, format_age};
 use crate::render;
-use crate::source::{ClientError, FetchError, FetchSettings, Fetcher, Location, Resource};
+use crate::source::{FetchError, FetchSettings, Fetcher, HttpClientError, Location, Resource};
 use crate::state::{self, StateUpdate, Verdict};
 
 /// The file name of the matrix.
-pub const MATRIX_JSON: &str = "runner-status-matrix.json";
+pub(crate) const MATRIX_JSON: &str = "runner-status-matrix.json";
 /// The file name of the Markdown matrix.
 pub const MATRIX_MD: &str = "runner-status-matrix.md";
 /// The file name of the ingest log.
 pub const LOG_JSON: &str = "runner-status-ingest-log.json";
 
 /// The default bound on lanes fetched at once.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 
 /// The documents an ingest reads.
 #[derive(Debug, Clone)]
@@ -48,10 +48,9 @@ pub struct IngestInputs {
     pub registry: PathBuf,
     /// The schema catalog that pins the accepted report version.
     pub catalog: PathBuf,
-    /// The state file that remembers each lane's newest accepted report
-    /// ([`crate::state`]), for rollback detection; `None` turns it off. It
-    /// is only read here: [`IngestOutcome::state`] is what to write back,
-    /// after the artifacts.
+    /// The state file that remembers each lane's newest accepted report,
+    /// for rollback detection; `None` turns it off. It is only read here:
+    /// [`IngestOutcome::state`] is what to write back, after the artifacts.
     pub state: Option<PathBuf>,
 }
 
@@ -124,7 +123,7 @@ pub enum ConfigError {
     },
     /// The HTTP client could not be built.
     #[error(transparent)]
-    Client(#[from] ClientError),
+    Client(#[from] HttpClientError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

@@ -23,11 +23,11 @@ pub const DEFAULT_MAX_AGE_HOURS: u64 = 72;
 
 /// How far in the future a report's `generated_at` may lie (clock skew
 /// between the runner's release job and the ingest) before it is invalid.
-pub const FUTURE_SKEW_SECONDS: i64 = 5 * 60;
+pub(crate) const FUTURE_SKEW_SECONDS: i64 = 5 * 60;
 
 /// The freshness of one report at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Judgement {
+pub(crate) enum Judgement {
     /// Within the SLO and the producer's `fresh_until`.
     Fresh {
         /// `now - generated_at` (negative within the allowed skew).
@@ -52,7 +52,7 @@ pub enum Judgement {
 
 impl Judgement {
     /// The matrix state: an invalid report is `missing`, not `stale`.
-    pub fn state(&self) -> FreshnessState {
+    pub(crate) fn state(&self) -> FreshnessState {
         match self {
             Judgement::Fresh { .. } => FreshnessState::Fresh,
             Judgement::Stale { .. } => FreshnessState::Stale,
@@ -63,7 +63,12 @@ impl Judgement {
 
 /// Judges a report produced at `generated_at` that vouches for itself until
 /// `fresh_until`, at `now`, against an SLO of `slo_hours`.
-pub fn judge(now: Timestamp, generated_at: Timestamp, fresh_until: Timestamp, slo_hours: u64) -> Judgement {
+pub(crate) fn judge(
+    now: Timestamp,
+    generated_at: Timestamp,
+    fresh_until: Timestamp,
+    slo_hours: u64,
+) -> Judgement {
     let age_seconds = now.unix_seconds().saturating_sub(generated_at.unix_seconds());
     if age_seconds < -FUTURE_SKEW_SECONDS {
         return Judgement::FromTheFuture {
@@ -88,12 +93,12 @@ pub fn judge(now: Timestamp, generated_at: Timestamp, fresh_until: Timestamp, sl
 /// ingest's `--max-age-hours`. (Upstream printed `--max-age-hours` as "the"
 /// SLO while every lane's own value silently won; the matrix now records the
 /// one actually used per row.)
-pub fn slo_hours(lane_slo_hours: Option<u64>, max_age_hours: u64) -> u64 {
+pub(crate) fn slo_hours(lane_slo_hours: Option<u64>, max_age_hours: u64) -> u64 {
     lane_slo_hours.unwrap_or(max_age_hours)
 }
 
 /// The policy effect of a lane.
-pub fn effect(
+pub(crate) fn effect(
     class: LaneClass,
     registry_status: LaneStatus,
     runner_status: OverallStatus,
@@ -125,7 +130,7 @@ pub fn effect(
 /// The registry status a matrix row records. A row without `status_source`
 /// (a matrix another tool wrote) is treated as active, so the gate fails
 /// closed rather than waving an unknown lane through.
-pub fn registry_status(row: &MatrixRow) -> LaneStatus {
+pub(crate) fn registry_status(row: &MatrixRow) -> LaneStatus {
     row.status_source
         .as_ref()
         .map_or(LaneStatus::Active, |source| source.registry_status)
@@ -228,7 +233,7 @@ impl fmt::Display for Breach {
 }
 
 /// The breach a lane in this state is, if any.
-pub fn lane_breach(
+pub(crate) fn lane_breach(
     runner_id: &str,
     class: LaneClass,
     registry_status: LaneStatus,
@@ -253,7 +258,7 @@ pub fn lane_breach(
 /// recomputed from the row's class, registry status, runner status and
 /// freshness rather than read from `policy_effect`, so a hand-edited or
 /// foreign matrix cannot pass the gate by its effect column alone.
-pub fn row_breaches(rows: &[MatrixRow]) -> Vec<Breach> {
+pub(crate) fn row_breaches(rows: &[MatrixRow]) -> Vec<Breach> {
     rows.iter()
         .filter_map(|row| {
             lane_breach(
@@ -269,7 +274,7 @@ pub fn row_breaches(rows: &[MatrixRow]) -> Vec<Breach> {
 
 /// `43200` → `12 h`, `262799` → `72 h 59 min 59 s`: exact, so a lane one
 /// second past its SLO never reads as "72 h old, beyond the 72 h SLO".
-pub fn format_age(seconds: i64) -> String {
+pub(crate) fn format_age(seconds: i64) -> String {
     let total = seconds.unsigned_abs();
     let parts: Vec<String> = [(total / 3600, "h"), (total % 3600 / 60, "min"), (total % 60, "s")]
         .into_iter()
@@ -303,7 +308,7 @@ pub fn freshness_name(state: FreshnessState) -> &'static str {
 }
 
 /// The contract spelling of a policy effect.
-pub fn effect_name(effect: PolicyEffect) -> &'static str {
+pub(crate) fn effect_name(effect: PolicyEffect) -> &'static str {
     match effect {
         PolicyEffect::BlockingFail => "blocking_fail",
         PolicyEffect::NonBlockingWarn => "non_blocking_warn",

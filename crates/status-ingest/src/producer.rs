@@ -35,9 +35,6 @@ use dcx_contracts::status::{
 use dcx_contracts::{Timestamp, atomic_write};
 use dcx_sys::{Cancel, CancelReason, Supervision, Termination};
 
-/// The exit code recorded for a command that ran past its timeout.
-pub const TIMEOUT_EXIT_CODE: i32 = Termination::TIMED_OUT_EXIT_CODE;
-
 /// Who the report is about: the fields a release job knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportIdentity {
@@ -124,10 +121,11 @@ pub enum ProducerError {
 
 /// How long a command's process group gets, after SIGTERM (a timeout, a
 /// cancellation, or what a finished command left running), before SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
-/// The supervision of every report command: `timeout`, then [`GRACE`].
-pub fn supervision(timeout: Duration) -> Supervision {
+/// The supervision of every report command: `timeout`, then 5 s between
+/// SIGTERM and SIGKILL.
+pub fn report_supervision(timeout: Duration) -> Supervision {
     Supervision::new(Some(timeout), GRACE)
 }
 
@@ -139,7 +137,7 @@ pub fn supervision(timeout: Duration) -> Supervision {
 /// left running in its group (a `sleep &`) stopped when it ends, success
 /// included. The recorded exit code is [`Termination::exit_code`]: the
 /// code, 128 + N for signal N, 124 past the timeout.
-pub fn run_command(
+pub(crate) fn run_command(
     command: &str,
     supervision: &Supervision,
     cancel: &Cancel,
@@ -225,7 +223,7 @@ fn cancel_text(reason: &CancelReason) -> String {
 }
 
 /// The verdict of a set of command runs (see the module table).
-pub fn overall_status(runs: &[CommandRun]) -> OverallStatus {
+pub(crate) fn overall_status(runs: &[CommandRun]) -> OverallStatus {
     if runs.is_empty() {
         OverallStatus::Unknown
     } else if runs
@@ -308,7 +306,7 @@ pub fn build_report(
 }
 
 /// The sidecar path of a report: `<path>.sha256`.
-pub fn sidecar_path(path: &Path) -> PathBuf {
+pub fn report_sidecar_path(path: &Path) -> PathBuf {
     let mut sidecar = path.as_os_str().to_owned();
     sidecar.push(".sha256");
     PathBuf::from(sidecar)
@@ -333,7 +331,11 @@ pub fn write_report(path: &Path, report: &RunnerStatusReport) -> Result<Sha256He
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    atomic_write(&sidecar_path(path), format!("{digest}  {name}\n").as_bytes()).map_err(SaveError::from)?;
+    atomic_write(
+        &report_sidecar_path(path),
+        format!("{digest}  {name}\n").as_bytes(),
+    )
+    .map_err(SaveError::from)?;
     Ok(digest)
 }
 
@@ -378,7 +380,7 @@ mod tests {
     #[test]
     fn sidecar_sits_beside_the_report() {
         assert_eq!(
-            sidecar_path(Path::new("out/runner-status-report-v1.json")),
+            report_sidecar_path(Path::new("out/runner-status-report-v1.json")),
             PathBuf::from("out/runner-status-report-v1.json.sha256")
         );
     }

@@ -1,46 +1,8 @@
 //! Publishing an ingest's artifact set: the matrix, the ingest log, the
 //! Markdown matrix and the state file are one set, published together.
 //!
-//! Many ingests may share one out directory (matrix jobs in CI, a cron
-//! ingest overlapping a manual one). The rules:
-//!
-//! - **Every file its own.** [`lock_set`] refuses a set whose state file is
-//!   also an artifact, or two of whose artifacts resolve to one file however
-//!   they are spelled (`out/./m.json`, a symlinked directory): one would
-//!   overwrite the other.
-//! - **One writer at a time.** [`lock_set`] takes an exclusive advisory lock
-//!   ([`LOCK_FILE`], `.dcx-ingest.lock`) in every directory the set is
-//!   written to, in sorted order, *before* the state file is read (the
-//!   ingest reads the state named by [`SetLock::inputs`], the one locked),
-//!   and the [`SetLock`] holds it until [`SetLock::publish`] has renamed the
-//!   last file. The state's read–modify–write (rollback detection reads the
-//!   previous state, the new state moves it forward) therefore never
-//!   interleaves with another ingest's: the second one waits (or, with
-//!   [`Wait::Fail`], stops with [`PublishError::Busy`]) and then reads the
-//!   state the first one wrote. The kernel releases the lock when its holder
-//!   dies, so a killed ingest never leaves the directory "locked".
-//! - **Leftovers swept.** Under the lock, the `.dcx-tmp-*` files a killed
-//!   writer left in those directories (those no live process holds) are
-//!   removed ([`dcx_sys::sweep_leftovers`]).
-//! - **Whole or not at all.** Every file of the set is written to its temp
-//!   file and flushed to disk before the first rename
-//!   ([`dcx_contracts::atomic_write_set`]), so a failure while writing (a
-//!   full disk) leaves the previous complete set; the renames go log,
-//!   Markdown, matrix, then the state file last (the state never gets ahead
-//!   of the published matrix).
-//! - **One set id.** Every file carries the same [`set id`](compute_set_id):
-//!   `set_id` in the matrix, the log and the state file, and a last-line
-//!   comment `<!-- dcx-set-id: … -->` in the Markdown. Only a crash between
-//!   two renames can still leave a mixed set; [`check_set`] (and so
-//!   `dcx status check-freshness`) detects it. The id is derived from the
-//!   log, Markdown and matrix (not the state, which carries history), so
-//!   the same ingest at the same `now` gives the same bytes whatever came
-//!   before (artifacts stay reproducible), and two sets that share an id
-//!   have the same log, Markdown and matrix.
-//! - **Readers are not fooled by a set half-renamed.** A reader that finds
-//!   the set mixed takes [`LOCK_FILE`] shared, which waits for a writer
-//!   still at work, and reads again: only what it then finds is reported
-//!   ([`crate::gate::check_published`]). A whole set needs no lock at all.
+//! The rules many ingests sharing one out directory follow are the crate
+//! documentation's ("Publishing a set").
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +16,7 @@ use crate::ingest::{ArtifactPaths, IngestInputs, IngestOutcome};
 
 /// The writers' lock, in each directory an ingest writes to (readers take
 /// it shared to wait out a writer).
-pub const LOCK_FILE: &str = ".dcx-ingest.lock";
+pub(crate) const LOCK_FILE: &str = ".dcx-ingest.lock";
 
 /// How the Markdown matrix carries its set id: its last line.
 const MARKDOWN_SET_ID_OPEN: &str = "<!-- dcx-set-id: ";
@@ -211,9 +173,10 @@ pub struct SetLock {
     _locks: Vec<LockFile>,
 }
 
-/// Locks the directories of `paths` for one ingest (see the module
-/// documentation): refuses a state file or artifact given twice, creates
-/// the directories, takes each one's [`LOCK_FILE`] in sorted order, waiting
+/// Locks the directories of `paths` for one ingest (see "Publishing a set"
+/// in the crate documentation): refuses a state file or artifact given
+/// twice, creates the directories, takes each one's `.dcx-ingest.lock` in
+/// sorted order, waiting
 /// or failing as `wait` says (`on_wait` is told the lock and the holder's
 /// pid, once per lock, before blocking), sweeps leftovers, and checks the
 /// set already there. Take it before the ingest reads the state file.
@@ -316,11 +279,6 @@ pub struct Published {
 }
 
 impl SetLock {
-    /// The set's files.
-    pub fn paths(&self) -> &SetPaths {
-        &self.paths
-    }
-
     /// What an ingest into this set reads: `registry`, `catalog`, and the
     /// state file this lock covers (none when the set has none). Taking the
     /// state from the lock is what keeps its read–modify–write whole: the
@@ -425,7 +383,7 @@ impl SetLock {
 /// The set id of a set whose members (name and bytes, without their set
 /// id) are `members`: the first 32 hex digits of the sha256 of their
 /// length-prefixed concatenation. The same contents give the same id.
-pub fn compute_set_id(members: &[(&str, Vec<u8>)]) -> String {
+pub(crate) fn compute_set_id(members: &[(&str, Vec<u8>)]) -> String {
     let mut input = b"dcx-ingest-set-v1\n".to_vec();
     for (name, bytes) in members {
         input.extend_from_slice(format!("{name}\n{}\n", bytes.len()).as_bytes());
@@ -436,7 +394,7 @@ pub fn compute_set_id(members: &[(&str, Vec<u8>)]) -> String {
 
 /// `markdown` with its set-id line appended (after a blank line, so it
 /// never joins the table above it).
-pub fn with_set_id(markdown: &str, set_id: &str) -> String {
+pub(crate) fn with_set_id(markdown: &str, set_id: &str) -> String {
     let mut text = markdown.to_owned();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
@@ -448,7 +406,7 @@ pub fn with_set_id(markdown: &str, set_id: &str) -> String {
 }
 
 /// The set id a Markdown matrix carries on its last line, if it does.
-pub fn set_id_of_markdown(text: &str) -> Option<&str> {
+pub(crate) fn set_id_of_markdown(text: &str) -> Option<&str> {
     let id = text
         .trim_end()
         .lines()
@@ -498,7 +456,7 @@ fn id_text(id: Option<&str>) -> String {
 /// matrix's set id `matrix_id` (`None`: a matrix from before set ids,
 /// whose siblings must carry none either). A sibling that does not exist
 /// is not compared: a matrix copied on its own is judged on its own.
-pub fn check_set(
+pub(crate) fn check_set(
     artifacts: &ArtifactPaths,
     matrix_id: Option<&str>,
     limits: &LoadLimits,

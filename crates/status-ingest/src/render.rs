@@ -12,7 +12,7 @@ use dcx_contracts::status::{
 };
 
 use crate::policy::{self, effect_name, format_age, freshness_name, status_name};
-use crate::triage::{self, Signature};
+use crate::triage::{self, FailureSignature};
 
 /// How a row reads in the verdict column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict of `row`.
-    pub fn of(row: &MatrixRow) -> Self {
+    pub(crate) fn of(row: &MatrixRow) -> Self {
         let registry = policy::registry_status(row);
         if registry != LaneStatus::Active {
             return Verdict::NotEnforced(registry);
@@ -51,7 +51,7 @@ impl Verdict {
     }
 
     /// Whether the lane gets a "what to do" entry.
-    pub fn needs_attention(&self) -> bool {
+    pub(crate) fn needs_attention(&self) -> bool {
         matches!(self, Verdict::Warn | Verdict::Breach | Verdict::Blocking)
     }
 
@@ -106,7 +106,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 /// Renders the Markdown matrix.
-pub fn markdown(matrix: &RunnerStatusMatrix, log: &IngestLog) -> String {
+pub(crate) fn markdown(matrix: &RunnerStatusMatrix, log: &IngestLog) -> String {
     let mut out = String::from("# Runner status matrix\n\n");
     if let Some(error) = &log.config_error {
         let _ = write!(
@@ -191,9 +191,9 @@ pub struct Attention {
     /// The runner's verdict.
     pub runner_status: OverallStatus,
     /// The matching failure signature.
-    pub signature: Option<Signature>,
+    pub signature: Option<FailureSignature>,
     /// A stale report that also fails needs both fixes: the status's signature.
-    pub also: Option<Signature>,
+    pub also: Option<FailureSignature>,
     /// Where the release metadata was looked for.
     pub release_api_url: Option<String>,
     /// Where the report was downloaded from.

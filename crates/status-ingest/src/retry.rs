@@ -39,7 +39,7 @@ impl Default for RetryPolicy {
 
 /// What to do after a retryable failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Wait this long, then try again.
     RetryAfter(Duration),
     /// Stop: the attempts are used up.
@@ -52,7 +52,7 @@ impl RetryPolicy {
     /// The decision after attempt number `attempt` (1-based) failed in a
     /// retryable way; `retry_after` is the server's request, if it made one;
     /// `jitter` is a uniform random number in `[0, 1)`.
-    pub fn next(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Next {
+    pub(crate) fn next(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Next {
         if attempt >= self.attempts {
             return Next::GiveUp;
         }
@@ -65,7 +65,7 @@ impl RetryPolicy {
 
     /// The computed wait after attempt `attempt` (1-based): `base × 2^(attempt-1)`,
     /// capped at `max_delay`, of which the upper half is random.
-    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
         let ceiling = self.base_delay.saturating_mul(1 << exponent).min(self.max_delay);
         let half = ceiling / 2;
@@ -78,7 +78,7 @@ impl RetryPolicy {
 /// the result does not depend on this machine's clock agreeing with the
 /// server's; without a `Date` there is no reference and the header is
 /// ignored (the computed backoff applies).
-pub fn parse_retry_after(value: &str, response_date: Option<&str>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, response_date: Option<&str>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

@@ -29,14 +29,14 @@ use crate::cache::HttpCache;
 use crate::retry::{Next, RetryPolicy, parse_retry_after};
 
 /// Hosts that receive the GitHub token unless told otherwise.
-pub const GITHUB_TOKEN_HOSTS: &[&str] = &["api.github.com", "github.com"];
+pub(crate) const GITHUB_TOKEN_HOSTS: &[&str] = &["api.github.com", "github.com"];
 
 /// The GitHub REST API version requested.
-pub const GITHUB_API_VERSION: &str = "2022-11-28";
+pub(crate) const GITHUB_API_VERSION: &str = "2022-11-28";
 
 /// Where a document comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     /// An `http://` or `https://` URL.
     Remote(Url),
     /// A local file.
@@ -45,7 +45,7 @@ pub enum Location {
 
 /// Why a reference in a registry or release metadata names no location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LocationError {
+pub(crate) enum LocationError {
     /// A scheme other than `http`, `https` or `file`.
     #[error(
         "unsupported URL scheme `{0}`; use http(s)://…, file:///… or a path relative to the registry file"
@@ -71,7 +71,7 @@ impl Location {
     /// Resolves `reference` as written in a registry or in release metadata:
     /// an `http(s)://` URL, a `file:///` URL, or a path, which when relative
     /// is taken relative to `base_dir` (the registry file's directory).
-    pub fn resolve(reference: &str, base_dir: &Path) -> Result<Self, LocationError> {
+    pub(crate) fn resolve(reference: &str, base_dir: &Path) -> Result<Self, LocationError> {
         let Some((scheme, _)) = reference.split_once("://") else {
             let path = Path::new(reference);
             return Ok(Location::Local(if path.is_absolute() {
@@ -101,7 +101,7 @@ impl Location {
     }
 
     /// Whether fetching it goes over the network.
-    pub fn is_remote(&self) -> bool {
+    pub(crate) fn is_remote(&self) -> bool {
         matches!(self, Location::Remote(_))
     }
 }
@@ -117,7 +117,7 @@ impl fmt::Display for Location {
 
 /// What is being fetched; decides the `Accept` header and the size cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// A GitHub release API document.
     ReleaseMetadata,
     /// The status report asset.
@@ -126,7 +126,7 @@ pub enum Resource {
 
 impl Resource {
     /// The `dcx status ingest` flag that sets its cap.
-    pub fn cap_flag(self) -> &'static str {
+    pub(crate) fn cap_flag(self) -> &'static str {
         match self {
             Resource::ReleaseMetadata => "--max-metadata-bytes",
             Resource::ReportAsset => "--max-report-bytes",
@@ -226,7 +226,7 @@ impl FetchSettings {
 /// Why a document could not be fetched. The caller names the document; this
 /// says what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// The server answered with an error status.
     #[error("HTTP {}{}", status_text(*status), after_attempts(*attempts))]
     Status {
@@ -368,7 +368,7 @@ fn transport_cause(error: &reqwest::Error) -> String {
 
 /// Fetches documents; one per ingest, shared by all lanes.
 #[derive(Debug)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     settings: FetchSettings,
     cache: Option<HttpCache>,
@@ -378,11 +378,11 @@ pub struct Fetcher {
 /// The HTTP client could not be built (TLS initialisation).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot initialise the HTTP client: {0}")]
-pub struct ClientError(String);
+pub struct HttpClientError(String);
 
 impl Fetcher {
     /// A fetcher with `settings`.
-    pub fn new(settings: FetchSettings) -> Result<Self, ClientError> {
+    pub(crate) fn new(settings: FetchSettings) -> Result<Self, HttpClientError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             // Release assets redirect to a CDN; follow, but never from https
@@ -393,7 +393,9 @@ impl Fetcher {
         if !settings.proxy_from_env {
             builder = builder.no_proxy();
         }
-        let client = builder.build().map_err(|e| ClientError(transport_cause(&e)))?;
+        let client = builder
+            .build()
+            .map_err(|e| HttpClientError(transport_cause(&e)))?;
         let cache = settings.cache_dir.clone().map(HttpCache::new);
         Ok(Self {
             client,
@@ -403,14 +405,9 @@ impl Fetcher {
         })
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &FetchSettings {
-        &self.settings
-    }
-
     /// Non-fatal problems seen so far (a cache entry that could not be
     /// written), for the caller to report.
-    pub fn take_notes(&self) -> Vec<String> {
+    pub(crate) fn take_notes(&self) -> Vec<String> {
         std::mem::take(
             &mut *self
                 .notes
@@ -427,7 +424,7 @@ impl Fetcher {
     }
 
     /// The bytes at `location`.
-    pub async fn fetch(&self, location: &Location, resource: Resource) -> Result<Vec<u8>, FetchError> {
+    pub(crate) async fn fetch(&self, location: &Location, resource: Resource) -> Result<Vec<u8>, FetchError> {
         let cap = self.settings.cap(resource);
         match location {
             // Read in place, not on the blocking pool: a local source is a

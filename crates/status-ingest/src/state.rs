@@ -44,11 +44,11 @@ use dcx_contracts::status::{IngestState, IngestStateLane, RunnerStatusReport};
 use dcx_contracts::{Sha256Hex, Timestamp};
 
 /// The file name of the state file, beside the artifacts.
-pub const STATE_JSON: &str = "runner-status-ingest-state.json";
+pub(crate) const STATE_JSON: &str = "runner-status-ingest-state.json";
 
 /// The state file as an ingest found it.
 #[derive(Debug)]
-pub struct StateRead {
+pub(crate) struct StateRead {
     /// What to judge reports against: the file's entries, or nothing when
     /// the file is missing or corrupt.
     pub state: IngestState,
@@ -60,7 +60,7 @@ pub struct StateRead {
 
 /// A state file that exists but was not used.
 #[derive(Debug)]
-pub struct Corrupt {
+pub(crate) struct Corrupt {
     /// Why: the loader's error (syntax, version, field or semantic rule).
     pub error: LoadError,
     /// Where the file is moved before the rebuilt state is written.
@@ -69,7 +69,7 @@ pub struct Corrupt {
 
 impl StateRead {
     /// The warning that reports a corrupt file, if it was.
-    pub fn corrupt_warning(&self, path: &Path) -> Option<String> {
+    pub(crate) fn corrupt_warning(&self, path: &Path) -> Option<String> {
         let corrupt = self.corrupt.as_ref()?;
         Some(format!(
             "ingest state {} is corrupt and was not used: {}; it is kept as {} and the state is rebuilt \
@@ -84,7 +84,7 @@ impl StateRead {
 /// Reads and validates the state file at `path` (within `limits`, like any
 /// document). A missing file is an empty state; any other failure is a
 /// [`Corrupt`] file, to be moved aside to [`aside_path`]`(path, now)`.
-pub fn read(path: &Path, now: Timestamp, limits: &LoadLimits) -> StateRead {
+pub(crate) fn read(path: &Path, now: Timestamp, limits: &LoadLimits) -> StateRead {
     match document::load_with::<IngestState>(path, limits) {
         Ok(loaded) => {
             let origin = path.display();
@@ -113,7 +113,7 @@ pub fn read(path: &Path, now: Timestamp, limits: &LoadLimits) -> StateRead {
 /// Where a corrupt state file at `path` is kept: `<name>.corrupt-<now>`
 /// (`now` as `YYYYMMDDTHHMMSSZ`) in the same directory, with `-2`, `-3`, …
 /// appended when that name is taken.
-pub fn aside_path(path: &Path, now: Timestamp) -> PathBuf {
+pub(crate) fn aside_path(path: &Path, now: Timestamp) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -131,7 +131,7 @@ pub fn aside_path(path: &Path, now: Timestamp) -> PathBuf {
 
 /// What a lane's report is, measured against the lane's entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No entry: the lane's first accepted report.
     First,
     /// The entry's report again, byte for byte.
@@ -144,7 +144,11 @@ pub enum Verdict {
 }
 
 /// Judges `report` (whose bytes hash to `sha256`) against the lane's entry.
-pub fn judge(entry: Option<&IngestStateLane>, report: &RunnerStatusReport, sha256: &Sha256Hex) -> Verdict {
+pub(crate) fn judge(
+    entry: Option<&IngestStateLane>,
+    report: &RunnerStatusReport,
+    sha256: &Sha256Hex,
+) -> Verdict {
     let Some(entry) = entry else {
         return Verdict::First;
     };
@@ -178,7 +182,7 @@ pub fn judge(entry: Option<&IngestStateLane>, report: &RunnerStatusReport, sha25
 /// moved forward. `accepted` holds one entry per lane whose report passed
 /// every check; an entry with the same `generated_at` as the prior one keeps
 /// the prior one (and its `accepted_at`). Lanes are sorted by `runner_id`.
-pub fn advance(
+pub(crate) fn advance(
     prior: &IngestState,
     accepted: impl IntoIterator<Item = IngestStateLane>,
     now: Timestamp,

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use dcx_status_ingest::ingest::IngestSettings;
+use dcx_status_ingest::IngestSettings;
 
 const NOW: &str = "2026-02-20T12:00:00Z";
 const GENERATED: &str = "2026-02-20T00:00:00Z";

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use dcx_status_ingest::source::Token;
+use dcx_status_ingest::Token;
 
 const NOW: &str = "2026-02-20T12:00:00Z";
 

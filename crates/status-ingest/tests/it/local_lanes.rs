@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use dcx_contracts::Timestamp;
 use dcx_contracts::status::FreshnessState;
-use dcx_status_ingest::ingest::{IngestInputs, IngestOutcome, IngestSettings, Silent, ingest_blocking};
+use dcx_status_ingest::{IngestInputs, IngestOutcome, IngestSettings, Silent, ingest_blocking};
 
 fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)

@@ -9,9 +9,9 @@ use dcx_contracts::Timestamp;
 use dcx_contracts::digest::sha256_bytes;
 use dcx_contracts::document::load;
 use dcx_contracts::status::{CommandStatus, LaneClass, OverallStatus, RunnerStatusReport};
-use dcx_status_ingest::producer::{
-    self, ProducerError, ReportIdentity, TIMEOUT_EXIT_CODE, build_report, hash_artifacts, run_commands,
-    write_report,
+use dcx_status_ingest::{
+    CommandRun, ProducerError, ReportIdentity, build_report, hash_artifacts, report_sidecar_path,
+    report_supervision, run_commands, write_report,
 };
 use dcx_sys::{Cancel, CancelReason, Termination};
 
@@ -33,6 +33,32 @@ fn commands(list: &[&str]) -> Vec<String> {
     list.iter().map(|c| (*c).to_owned()).collect()
 }
 
+/// One command, run the way `dcx status report` runs each of its commands.
+fn run_one(command: &str, timeout: Duration) -> CommandRun {
+    let mut runs = run_commands(
+        &commands(&[command]),
+        &report_supervision(timeout),
+        &Cancel::new(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(runs.len(), 1);
+    runs.remove(0)
+}
+
+/// The verdict a report of `runs` carries.
+fn verdict(runs: &[CommandRun]) -> OverallStatus {
+    build_report(
+        &identity(),
+        runs,
+        Vec::new(),
+        at("2026-02-20T00:00:00Z"),
+        Duration::from_secs(72 * 3600),
+    )
+    .unwrap()
+    .overall_status
+}
+
 #[test]
 fn commands_run_in_order_and_the_report_round_trips() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,7 +68,7 @@ fn commands_run_in_order_and_the_report_round_trips() {
             &format!("echo first >> '{}'", trail.display()),
             &format!("echo second >> '{}'; exit 0", trail.display()),
         ]),
-        &producer::supervision(Duration::from_secs(30)),
+        &report_supervision(Duration::from_secs(30)),
         &Cancel::new(),
         |_| {},
     )
@@ -79,7 +105,7 @@ fn commands_run_in_order_and_the_report_round_trips() {
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!(sha256_bytes(&bytes), digest);
     assert_eq!(
-        std::fs::read_to_string(producer::sidecar_path(&out)).unwrap(),
+        std::fs::read_to_string(report_sidecar_path(&out)).unwrap(),
         format!("{digest}  runner-status-report-v1.json\n")
     );
     // What ingest will read: the same report, warning-free.
@@ -93,7 +119,7 @@ fn a_failure_outranks_a_timeout_and_every_command_still_runs() {
     let runs = run_commands(
         // Long enough for `exit 3` and `true` on a busy machine.
         &commands(&["exit 3", "sleep 30", "true"]),
-        &producer::supervision(Duration::from_secs(3)),
+        &report_supervision(Duration::from_secs(3)),
         &Cancel::new(),
         |_| {},
     )
@@ -106,14 +132,14 @@ fn a_failure_outranks_a_timeout_and_every_command_still_runs() {
         summary,
         [
             (CommandStatus::Fail, 3, false),
-            (CommandStatus::Fail, TIMEOUT_EXIT_CODE, true),
+            (CommandStatus::Fail, Termination::TIMED_OUT_EXIT_CODE, true),
             (CommandStatus::Pass, 0, false),
         ]
     );
-    assert_eq!(producer::overall_status(&runs), OverallStatus::Fail);
-    assert_eq!(producer::overall_status(&runs[1..]), OverallStatus::Degraded);
-    assert_eq!(producer::overall_status(&runs[2..]), OverallStatus::Pass);
-    assert_eq!(producer::overall_status(&[]), OverallStatus::Unknown);
+    assert_eq!(verdict(&runs), OverallStatus::Fail);
+    assert_eq!(verdict(&runs[1..]), OverallStatus::Degraded);
+    assert_eq!(verdict(&runs[2..]), OverallStatus::Pass);
+    assert_eq!(verdict(&[]), OverallStatus::Unknown);
 }
 
 #[cfg(target_os = "linux")]
@@ -123,12 +149,7 @@ fn a_timeout_kills_what_the_command_started() {
     let pid_file = dir.path().join("child.pid");
     let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
     // Long enough for the shell to start `sleep` and write its pid.
-    let run = producer::run_command(
-        &script,
-        &producer::supervision(Duration::from_secs(2)),
-        &Cancel::new(),
-    )
-    .unwrap();
+    let run = run_one(&script, Duration::from_secs(2));
     assert!(run.timed_out);
     assert_gone(&pid_file, "the timeout");
 }
@@ -166,12 +187,7 @@ fn a_passing_command_leaves_nothing_running() {
     let pid_file = dir.path().join("child.pid");
     let script = format!("sleep 100 & echo $! > '{}'; echo bg", pid_file.display());
     let started = std::time::Instant::now();
-    let run = producer::run_command(
-        &script,
-        &producer::supervision(Duration::from_secs(60)),
-        &Cancel::new(),
-    )
-    .unwrap();
+    let run = run_one(&script, Duration::from_secs(60));
     assert_eq!(run.termination, Termination::Exited(0));
     assert_eq!(
         (run.result.status, run.result.exit_code),
@@ -213,7 +229,7 @@ fn a_cancel_stops_the_running_group_and_runs_nothing_after_it() {
             &format!("sleep 30 & echo $! > '{}'; wait", pid_file.display()),
             &format!("echo never >> '{}'", trail.display()),
         ]),
-        &producer::supervision(Duration::from_secs(60)),
+        &report_supervision(Duration::from_secs(60)),
         &cancel,
         |run| seen.push(run.clone()),
     )
@@ -252,12 +268,7 @@ fn a_cancel_stops_the_running_group_and_runs_nothing_after_it() {
 
 #[test]
 fn a_signal_is_128_plus_its_number() {
-    let run = producer::run_command(
-        "kill -TERM $$",
-        &producer::supervision(Duration::from_secs(30)),
-        &Cancel::new(),
-    )
-    .unwrap();
+    let run = run_one("kill -TERM $$", Duration::from_secs(30));
     assert_eq!(
         (run.result.status, run.result.exit_code),
         (CommandStatus::Fail, 128 + 15)

@@ -1,4 +1,4 @@
-//! Publishing an ingest's set ([`dcx_status_ingest::publish`]): the lock on
+//! Publishing an ingest's set ([`dcx_status_ingest::lock_set`]): the lock on
 //! the out directory, the path checks, one set id in every file, a set that
 //! cannot be written leaving the previous one, and mixed sets detected.
 //! (The same with real `dcx` processes: tests/e2e/status_concurrency.rs.)
@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use crate::support::*;
 use dcx_contracts::LoadLimits;
-use dcx_status_ingest::ingest::{ArtifactPaths, IngestInputs, IngestOutcome, Silent};
-use dcx_status_ingest::publish::{self, PublishError, SetError, SetPaths, lock_set};
+use dcx_status_ingest::{
+    ArtifactPaths, GateError, GateSettings, IngestInputs, IngestOutcome, PublishError, Published, SetError,
+    SetPaths, Silent, check_published, lock_set,
+};
 use dcx_sys::Wait;
 
 fn fixture() -> Fixture {
@@ -45,7 +47,7 @@ fn outcome(fixture: &Fixture, paths: &SetPaths, now: &str) -> IngestOutcome {
 }
 
 /// One whole ingest at `now`, published under its lock.
-fn publish_at(fixture: &Fixture, paths: &SetPaths, now: &str) -> publish::Published {
+fn publish_at(fixture: &Fixture, paths: &SetPaths, now: &str) -> Published {
     let lock = lock_set(paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
     let ran = outcome(fixture, paths, now);
     lock.publish(&ran, &ran.markdown()).unwrap()
@@ -53,6 +55,23 @@ fn publish_at(fixture: &Fixture, paths: &SetPaths, now: &str) -> publish::Publis
 
 fn limits() -> LoadLimits {
     LoadLimits::default()
+}
+
+/// The lock on the out directory (`PublishError::Busy` names it).
+const LOCK_FILE: &str = ".dcx-ingest.lock";
+
+/// The gate, which checks that a set's files carry one set id.
+fn check_set(artifacts: &ArtifactPaths) -> Result<(), SetError> {
+    let settings = GateSettings {
+        now: ts("2026-11-23T00:00:00Z"),
+        max_age_hours: 72,
+        documents: limits(),
+    };
+    match check_published(artifacts, &settings) {
+        Ok(_) => Ok(()),
+        Err(GateError::Set(e)) => Err(e),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 fn read_set(paths: &SetPaths) -> Vec<Vec<u8>> {
@@ -77,7 +96,7 @@ fn a_held_set_is_busy_for_every_set_that_shares_a_directory() {
     match lock_set(&paths, Wait::Fail, &limits(), |_, _| panic!("told to wait")) {
         Err(PublishError::Busy { dir, lock, holder }) => {
             assert_eq!(dir, out);
-            assert_eq!(lock, out.join(publish::LOCK_FILE));
+            assert_eq!(lock, out.join(LOCK_FILE));
             assert_eq!(holder, Some(std::process::id()));
         }
         other => panic!("{other:?}"),
@@ -114,7 +133,7 @@ fn a_held_set_is_busy_for_every_set_that_shares_a_directory() {
     drop(held);
     let (told, locked) = waiter.join().unwrap();
     assert!(locked);
-    assert_eq!(told, [(out.join(publish::LOCK_FILE), Some(std::process::id()))]);
+    assert_eq!(told, [(out.join(LOCK_FILE), Some(std::process::id()))]);
 }
 
 #[test]
@@ -165,8 +184,11 @@ fn every_file_of_a_set_carries_one_set_id_that_follows_the_contents() {
     }
     let markdown = std::fs::read_to_string(&a.matrix_md).unwrap();
     assert_eq!(markdown, published.markdown);
-    assert_eq!(publish::set_id_of_markdown(&markdown), Some(id.as_str()));
-    assert_eq!(publish::check_set(a, Some(&id), &limits()), Ok(()));
+    assert_eq!(
+        markdown.trim_end().lines().last(),
+        Some(format!("<!-- dcx-set-id: {id} -->").as_str())
+    );
+    assert_eq!(check_set(a), Ok(()));
 
     // The same ingest again: the same bytes, the same id. Another `now`: another id.
     let first = read_set(&paths);
@@ -248,10 +270,7 @@ fn leftovers_are_swept_under_the_lock_and_a_mixed_set_is_reported() {
         other: paths.artifacts.log_json.clone(),
         other_id: Some(first.set_id.clone()),
     };
-    assert_eq!(
-        publish::check_set(&paths.artifacts, Some(&second.set_id), &limits()),
-        Err(mixed.clone())
-    );
+    assert_eq!(check_set(&paths.artifacts), Err(mixed.clone()));
     let lock = lock_set(&paths, Wait::Fail, &limits(), |_, _| {}).unwrap();
     assert_eq!(lock.previous, Some(mixed));
     assert_eq!(
@@ -263,19 +282,24 @@ fn leftovers_are_swept_under_the_lock_and_a_mixed_set_is_reported() {
             .join(".dcx-tmp-killed")]
     );
     assert!(!fixture.path("out/.dcx-tmp-killed").exists());
+    // The gate waits out a writer that holds the directory before it calls
+    // a set mixed (see the next test); this one has done its part.
+    drop(lock);
 
     // Missing siblings are not compared; an id-less sibling of a matrix with one is mixed.
     std::fs::remove_file(&paths.artifacts.log_json).unwrap();
-    assert_eq!(
-        publish::check_set(&paths.artifacts, Some(&second.set_id), &limits()),
-        Ok(())
-    );
+    assert_eq!(check_set(&paths.artifacts), Ok(()));
     std::fs::write(&paths.artifacts.matrix_md, "# Runner status matrix\n").unwrap();
     assert!(matches!(
-        publish::check_set(&paths.artifacts, Some(&second.set_id), &limits()),
+        check_set(&paths.artifacts),
         Err(SetError::Mixed { other_id: None, .. })
     ));
-    assert_eq!(publish::check_set(&paths.artifacts, None, &limits()), Ok(()));
+    // A matrix from before set ids, beside an id-less sibling: one set.
+    let line = format!("  \"set_id\": \"{}\",\n", second.set_id);
+    let matrix = std::fs::read_to_string(&paths.artifacts.matrix_json).unwrap();
+    assert_eq!(matrix.matches(&line).count(), 1, "{matrix}");
+    std::fs::write(&paths.artifacts.matrix_json, matrix.replacen(&line, "", 1)).unwrap();
+    assert_eq!(check_set(&paths.artifacts), Ok(()));
 }
 
 /// A reader that finds the set mixed while an ingest holds the directory
@@ -283,8 +307,6 @@ fn leftovers_are_swept_under_the_lock_and_a_mixed_set_is_reported() {
 /// it leaves, instead of reporting a mixed set that was never final.
 #[test]
 fn the_gate_waits_out_a_writer_before_calling_a_set_mixed() {
-    use dcx_status_ingest::gate::{self, GateError, GateSettings};
-
     let fixture = fixture();
     let paths = set_paths(&fixture);
     publish_at(&fixture, &paths, "2026-11-21T00:00:00Z");
@@ -303,7 +325,7 @@ fn the_gate_waits_out_a_writer_before_calling_a_set_mixed() {
     std::fs::write(&paths.artifacts.log_json, &old_log).unwrap();
     let reader = {
         let artifacts = paths.artifacts.clone();
-        std::thread::spawn(move || gate::check_published(&artifacts, &settings))
+        std::thread::spawn(move || check_published(&artifacts, &settings))
     };
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!reader.is_finished(), "the reader did not wait for the writer");
@@ -314,7 +336,7 @@ fn the_gate_waits_out_a_writer_before_calling_a_set_mixed() {
 
     // With nobody writing, a mixed set is reported at once.
     std::fs::write(&paths.artifacts.log_json, &old_log).unwrap();
-    match gate::check_published(&paths.artifacts, &settings) {
+    match check_published(&paths.artifacts, &settings) {
         Err(GateError::Set(SetError::Mixed { matrix_id, .. })) => assert_eq!(matrix_id, Some(newer.set_id)),
         other => panic!("{other:?}"),
     }
