@@ -91,7 +91,7 @@ pub enum Protection {
 
 /// The plan for one product.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductPlan {
+pub struct ProductGcPlan {
     /// The product.
     pub product: ProductId,
     /// Its run directories, newest first.
@@ -109,7 +109,7 @@ pub struct ProductPlan {
 
 /// A product left alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
+pub struct SkippedProduct {
     /// The product.
     pub product: ProductId,
     /// Why.
@@ -121,9 +121,9 @@ pub struct Skipped {
 #[derive(Debug, Default)]
 pub struct GcPlan {
     /// Per product, sorted by id.
-    pub products: Vec<ProductPlan>,
+    pub products: Vec<ProductGcPlan>,
     /// Products left alone.
-    pub skipped: Vec<Skipped>,
+    pub skipped: Vec<SkippedProduct>,
     locks: Vec<DirLock>,
 }
 
@@ -175,7 +175,7 @@ pub fn plan_gc(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
         let pinned = match pinned_runs(dash, &product) {
             Ok(pinned) => pinned,
             Err(reason) => {
-                plan.skipped.push(Skipped { product, reason });
+                plan.skipped.push(SkippedProduct { product, reason });
                 continue;
             }
         };
@@ -209,7 +209,7 @@ pub fn plan_gc(dash: &DashDir, options: &GcOptions) -> Result<GcPlan, GcError> {
                 },
             }
         }
-        plan.products.push(ProductPlan {
+        plan.products.push(ProductGcPlan {
             product,
             runs,
             protected,

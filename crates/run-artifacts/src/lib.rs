@@ -39,6 +39,8 @@
 //! settings.
 
 #![deny(missing_docs)]
+// Every type a caller can receive is also one it can name.
+#![warn(unnameable_types)]
 
 mod artifact;
 mod clock;
@@ -56,7 +58,10 @@ pub use artifact::{Finding, Fleet, Severity};
 pub use clock::Clock;
 pub use dash::{Card, DEFAULT_HISTORY_LIMIT, Page, RenderOptions, link_prefix, render_to_file};
 pub use fleet::{FleetError, list_products, register_product};
-pub use gc::{DEFAULT_KEEP, GcError, GcOptions, GcOutcome, GcPlan, Protection, execute_gc, plan_gc};
+pub use gc::{
+    DEFAULT_KEEP, GcError, GcOptions, GcOutcome, GcPlan, ProductGcPlan, Protection, SkippedProduct,
+    execute_gc, plan_gc,
+};
 pub use layout::{DashDir, INDEX_FILE, InvalidProductId, LOG_FILE, ProductId};
 pub use record::{
     DEFAULT_MAX_JUNIT_BYTES, DetectedSummary, JunitError, RecordError, RecordRequest, Recorded, RunEnding,
