@@ -12,7 +12,7 @@
 //!   global `--max-document-bytes` that becomes the `LoadLimits` every
 //!   command passes down ([`size::DocumentLimitsArg`]);
 //! - [`duration`]: durations (`30s`, `72h`) of the status exchange's flags;
-//! - [`env`]: the environment variables dcx reads (`PATH`, `GITHUB_*`,
+//! - [`env`](mod@env): the environment variables dcx reads (`PATH`, `GITHUB_*`,
 //!   `SOURCE_DATE_EPOCH`).
 //!
 //! This is the only part of dcx that reads the clock or the environment
