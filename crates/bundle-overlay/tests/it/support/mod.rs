@@ -1,12 +1,6 @@
 //! Shared test fixtures: the committed example base tree, packages made
 //! from trees, and overlays written into temporary directories.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each test binary uses a different subset"
-)]
-
 use std::fs;
 use std::io::Write;
 use std::num::NonZeroUsize;
@@ -20,29 +14,29 @@ use dcx_contracts::bundle::LockSource;
 use dcx_contracts::digest::sha256_bytes;
 use dcx_contracts::{Sha256Hex, Timestamp};
 
-pub const BASE_ID: &str = "dcx-example-core";
-pub const OUTPUT_ID: &str = "dcx-example-core-rust";
-pub const NOW: &str = "2026-02-22T10:00:00Z";
+pub(crate) const BASE_ID: &str = "dcx-example-core";
+pub(crate) const OUTPUT_ID: &str = "dcx-example-core-rust";
+pub(crate) const NOW: &str = "2026-02-22T10:00:00Z";
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The committed base bundle tree.
-pub fn fixture_tree() -> PathBuf {
+pub(crate) fn fixture_tree() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dcx-example-core")
 }
 
-pub fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::parse(NOW).unwrap()
 }
 
-pub fn bless() -> bool {
+pub(crate) fn bless() -> bool {
     std::env::var_os("DCX_BLESS").is_some_and(|v| v == "1")
 }
 
 /// Packs a canonical bundle tree as dcx packs every package (mtime 0).
-pub fn pack_tree(tree: &Path) -> Vec<u8> {
+pub(crate) fn pack_tree(tree: &Path) -> Vec<u8> {
     let options = PackOptions {
         mtime: 0,
         threads: NonZeroUsize::new(2).unwrap(),
@@ -53,7 +47,7 @@ pub fn pack_tree(tree: &Path) -> Vec<u8> {
 }
 
 /// Copies a directory tree.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -67,7 +61,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Every file and directory below `root`, relative, sorted.
-pub fn listing(root: &Path) -> Vec<String> {
+pub(crate) fn listing(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -85,7 +79,7 @@ pub fn listing(root: &Path) -> Vec<String> {
 
 /// Operations of a test overlay.
 #[derive(Clone, Default)]
-pub struct Ops<'a> {
+pub(crate) struct Ops<'a> {
     pub add: Vec<(&'a str, &'a str)>,
     pub replace: Vec<(&'a str, &'a str)>,
     pub delete: Vec<&'a str>,
@@ -93,7 +87,7 @@ pub struct Ops<'a> {
 
 impl<'a> Ops<'a> {
     /// The operations of the committed example overlay.
-    pub fn example() -> Self {
+    pub(crate) fn example() -> Self {
         Self {
             add: vec![
                 (
@@ -118,7 +112,7 @@ impl<'a> Ops<'a> {
 }
 
 /// An overlay document.
-pub fn overlay_text(asset_url: &str, sha256: &Sha256Hex, ops: &Ops<'_>) -> String {
+pub(crate) fn overlay_text(asset_url: &str, sha256: &Sha256Hex, ops: &Ops<'_>) -> String {
     let files = |list: &[(&str, &str)]| -> String {
         if list.is_empty() {
             return " []\n".to_owned();
@@ -171,7 +165,7 @@ updated_at: 2026-02-22T09:30:00Z
 /// <dir>/overlay/overlay.yaml        (asset_url ../base/…)
 /// <dir>/overlay/files/…             (the example's sources)
 /// ```
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub dir: tempfile::TempDir,
     pub package: PathBuf,
     pub package_sha256: Sha256Hex,
@@ -180,18 +174,18 @@ pub struct Scenario {
 
 impl Scenario {
     /// The example overlay on the committed base tree.
-    pub fn example() -> Self {
+    pub(crate) fn example() -> Self {
         Self::with_base(&fixture_tree(), &Ops::example())
     }
 
     /// An overlay with `ops` on a base packed from `tree`.
-    pub fn with_base(tree: &Path, ops: &Ops<'_>) -> Self {
+    pub(crate) fn with_base(tree: &Path, ops: &Ops<'_>) -> Self {
         let package = pack_tree(tree);
         Self::with_package(&package, ops)
     }
 
     /// An overlay with `ops` on the given package bytes.
-    pub fn with_package(package: &[u8], ops: &Ops<'_>) -> Self {
+    pub(crate) fn with_package(package: &[u8], ops: &Ops<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let base_dir = dir.path().join("base");
         fs::create_dir_all(&base_dir).unwrap();
@@ -214,23 +208,23 @@ impl Scenario {
         }
     }
 
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
     /// Rewrites the overlay document.
-    pub fn set_overlay(&self, text: &str) {
+    pub(crate) fn set_overlay(&self, text: &str) {
         fs::File::create(&self.overlay)
             .unwrap()
             .write_all(text.as_bytes())
             .unwrap();
     }
 
-    pub fn build(&self, out: &Path) -> Result<BuildOutcome, BuildError> {
+    pub(crate) fn build(&self, out: &Path) -> Result<BuildOutcome, BuildError> {
         self.build_with(out, Limits::default())
     }
 
-    pub fn build_with(&self, out: &Path, limits: Limits) -> Result<BuildOutcome, BuildError> {
+    pub(crate) fn build_with(&self, out: &Path, limits: Limits) -> Result<BuildOutcome, BuildError> {
         build_impl(
             &BuildRequest {
                 overlay: &self.overlay,
@@ -251,7 +245,7 @@ impl Scenario {
 }
 
 /// Packages `tree` into `out` at the fixed time, mtime 0.
-pub fn package(tree: &Path, out: &Path) -> Result<PackageOutcome, PackageError> {
+pub(crate) fn package(tree: &Path, out: &Path) -> Result<PackageOutcome, PackageError> {
     package_impl(
         &PackageRequest {
             tree,
@@ -265,7 +259,7 @@ pub fn package(tree: &Path, out: &Path) -> Result<PackageOutcome, PackageError> 
 }
 
 /// One entry of a hand-made (possibly hostile) archive.
-pub enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     File(&'a str, &'a [u8]),
     Symlink(&'a str, &'a str),
     HardLink(&'a str, &'a str),
@@ -274,7 +268,7 @@ pub enum Raw<'a> {
 
 /// A `.tar.gz` with headers written byte for byte: the `tar` crate refuses
 /// to write some of these names itself.
-pub fn raw_tar_gz(entries: &[Raw<'_>]) -> Vec<u8> {
+pub(crate) fn raw_tar_gz(entries: &[Raw<'_>]) -> Vec<u8> {
     let mut tar = Vec::new();
     for entry in entries {
         let (name, kind, data, link): (&str, tar::EntryType, &[u8], &str) = match *entry {
@@ -298,7 +292,7 @@ pub fn raw_tar_gz(entries: &[Raw<'_>]) -> Vec<u8> {
     gzip(&tar)
 }
 
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
@@ -306,7 +300,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// The package with member `member`'s contents replaced (headers, order
 /// and every other member kept).
-pub fn tamper(package: &[u8], member: &str, contents: &[u8]) -> Vec<u8> {
+pub(crate) fn tamper(package: &[u8], member: &str, contents: &[u8]) -> Vec<u8> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(package));
     let mut builder = tar::Builder::new(Vec::new());
     let mut found = false;
@@ -333,7 +327,12 @@ pub fn tamper(package: &[u8], member: &str, contents: &[u8]) -> Vec<u8> {
     clippy::print_stderr,
     reason = "tells whoever runs the tests that an oracle was skipped"
 )]
-pub fn run_tool(tool: &str, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Option<std::process::Output> {
+pub(crate) fn run_tool(
+    tool: &str,
+    args: &[&str],
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Option<std::process::Output> {
     match std::process::Command::new(tool)
         .args(args)
         .current_dir(dir)

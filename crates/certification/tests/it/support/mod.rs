@@ -2,8 +2,6 @@
 //! registries built from lane descriptions (`dcx-testkit`'s generator), and
 //! the checks every written certificate must pass.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,27 +11,27 @@ use dcx_contracts::certification::ExecutionCertificate;
 use dcx_testkit::{Lane, registry_json};
 use serde_json::Value;
 
-pub const COMMIT: &str = "5f0c2a9e81d4b7c3a6e0f9d2b8c1a7e4d3f6b9a0";
+pub(crate) const COMMIT: &str = "5f0c2a9e81d4b7c3a6e0f9d2b8c1a7e4d3f6b9a0";
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-pub fn repo_registry() -> PathBuf {
+pub(crate) fn repo_registry() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/runner_certification_registry_v1.yaml")
 }
 
-pub fn specs() -> PathBuf {
+pub(crate) fn specs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs")
 }
 
 /// A scratch directory holding an executable copy of the fixture adapter.
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub dir: tempfile::TempDir,
 }
 
 impl Scratch {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let adapter = dir.path().join("adapter.sh");
         std::fs::copy(fixtures().join("adapter.sh"), &adapter).unwrap();
@@ -41,18 +39,18 @@ impl Scratch {
         Self { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn adapter(&self) -> PathBuf {
+    pub(crate) fn adapter(&self) -> PathBuf {
         self.path().join("adapter.sh")
     }
 
     /// A wrapper around the fixture adapter that sets its environment, so
     /// a test can make one invocation misbehave without touching the
     /// environment of the test process.
-    pub fn adapter_with(&self, name: &str, variable: &str, invocation: &str) -> PathBuf {
+    pub(crate) fn adapter_with(&self, name: &str, variable: &str, invocation: &str) -> PathBuf {
         let wrapper = self.path().join(name);
         std::fs::write(
             &wrapper,
@@ -66,12 +64,12 @@ impl Scratch {
         wrapper
     }
 
-    pub fn out(&self) -> PathBuf {
+    pub(crate) fn out(&self) -> PathBuf {
         self.path().join("out")
     }
 
     /// Writes a registry of `lanes` (see [`lane`]) and returns its path.
-    pub fn registry(&self, lanes: &[Lane]) -> PathBuf {
+    pub(crate) fn registry(&self, lanes: &[Lane]) -> PathBuf {
         // YAML reads JSON; the file is named like the real one.
         let path = self.path().join("registry.yaml");
         std::fs::write(
@@ -82,7 +80,7 @@ impl Scratch {
         path
     }
 
-    pub fn settings(&self, runner_id: &str, registry: PathBuf, adapter: &Path) -> CertifySettings {
+    pub(crate) fn settings(&self, runner_id: &str, registry: PathBuf, adapter: &Path) -> CertifySettings {
         CertifySettings {
             runner_id: runner_id.to_owned(),
             registry,
@@ -99,13 +97,13 @@ impl Scratch {
 }
 
 #[cfg(unix)]
-pub fn set_mode(path: &Path, mode: u32) {
+pub(crate) fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// One certified registry lane. `commands` are `(name, args, expect_exit)`.
-pub fn lane(
+pub(crate) fn lane(
     runner_id: &str,
     class: &'static str,
     status: &'static str,
@@ -126,7 +124,7 @@ pub fn lane(
 /// What must hold for every certificate dcx writes: the file is the
 /// certificate, pretty, in struct order, with a final newline; it matches
 /// the generated schema (formats checked); it verifies, strictly.
-pub fn assert_written_well(certification: &Certification) {
+pub(crate) fn assert_written_well(certification: &Certification) {
     let bytes = std::fs::read(&certification.json_path).unwrap();
     let mut expected = serde_json::to_vec_pretty(&certification.certificate).unwrap();
     expected.push(b'\n');
@@ -156,7 +154,7 @@ pub fn assert_written_well(certification: &Certification) {
 }
 
 /// `(group, id, status, exit_code, detail)` of every row, for comparisons.
-pub fn rows(certification: &Certification) -> Vec<(String, String, String, i64, String)> {
+pub(crate) fn rows(certification: &Certification) -> Vec<(String, String, String, i64, String)> {
     certification
         .certificate
         .checks

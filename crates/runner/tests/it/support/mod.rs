@@ -12,8 +12,6 @@
 //! to uid/gid 10001 with `setpriv` (util-linux), which then execs the runner
 //! in the same process. Run as another user, the runner is started directly.
 
-#![allow(dead_code)] // Each test binary uses a different part.
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

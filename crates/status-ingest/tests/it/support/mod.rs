@@ -3,8 +3,6 @@
 //! satisfy. The loopback servers and the registry, report and release
 //! generators are `dcx-testkit`'s, re-exported here.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,22 +13,22 @@ use dcx_status_ingest::{
     lock_set,
 };
 use dcx_sys::Wait;
-pub use dcx_testkit::{
+pub(crate) use dcx_testkit::{
     CATALOG, Canned, Lane, Misbehave, REPORT_ASSET, RawServer, Seen, Server, registry_yaml, release, report,
 };
 
 /// `2026-02-20T00:00:00Z` and friends.
-pub fn ts(text: &str) -> Timestamp {
+pub(crate) fn ts(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
 }
 
 /// A temp directory with a registry, a catalog and whatever else a test writes.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    pub fn new(lanes: &[Lane]) -> Self {
+    pub(crate) fn new(lanes: &[Lane]) -> Self {
         let fixture = Self {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -39,17 +37,17 @@ impl Fixture {
         fixture
     }
 
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
-    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
+    pub(crate) fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
         let path = self.path(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
     }
 
-    pub fn inputs(&self) -> IngestInputs {
+    pub(crate) fn inputs(&self) -> IngestInputs {
         IngestInputs {
             registry: self.path("registry.yaml"),
             catalog: self.path("catalog.yaml"),
@@ -59,7 +57,7 @@ impl Fixture {
 
     /// Test settings: fast retries, a cache in the fixture, and a timeout
     /// generous enough for a loaded machine (the timeout test sets its own).
-    pub fn settings(&self, now: &str) -> IngestSettings {
+    pub(crate) fn settings(&self, now: &str) -> IngestSettings {
         IngestSettings {
             now: ts(now),
             max_age_hours: 72,
@@ -81,13 +79,13 @@ impl Fixture {
 
     /// Ingests, writes the three artifacts to `out/`, checks they are there
     /// and valid, and returns the outcome and their text.
-    pub fn run(&self, settings: &IngestSettings) -> Ran {
+    pub(crate) fn run(&self, settings: &IngestSettings) -> Ran {
         self.run_with(&self.inputs(), settings)
     }
 
     /// [`Fixture::run`] with the state file `out/runner-status-ingest-state.json`,
     /// written after the artifacts as `dcx status ingest` does.
-    pub fn run_with_state(&self, settings: &IngestSettings) -> Ran {
+    pub(crate) fn run_with_state(&self, settings: &IngestSettings) -> Ran {
         let inputs = IngestInputs {
             state: Some(self.state_path()),
             ..self.inputs()
@@ -96,14 +94,14 @@ impl Fixture {
     }
 
     /// Where [`Fixture::run_with_state`] keeps the state.
-    pub fn state_path(&self) -> PathBuf {
+    pub(crate) fn state_path(&self) -> PathBuf {
         self.path("out/runner-status-ingest-state.json")
     }
 
     /// [`Fixture::run`] with explicit inputs, as `dcx status ingest` does
     /// it: the set locked before the ingest reads the state, then
     /// published as one set (the state update last).
-    pub fn run_with(&self, inputs: &IngestInputs, settings: &IngestSettings) -> Ran {
+    pub(crate) fn run_with(&self, inputs: &IngestInputs, settings: &IngestSettings) -> Ran {
         let paths = SetPaths {
             artifacts: ArtifactPaths::in_dir(&self.path("out")),
             state: inputs.state.clone(),
@@ -134,7 +132,7 @@ impl Fixture {
 /// An ingest's outcome and the text of its three artifacts (and state
 /// file), checked to carry one set id and then shown without it, so the
 /// upstream scenarios' snapshots compare the contents alone.
-pub struct Ran {
+pub(crate) struct Ran {
     pub outcome: IngestOutcome,
     /// The set id every file carried.
     pub set_id: String,
@@ -223,7 +221,7 @@ impl Ran {
     }
 
     /// The row and log entry of `runner_id`.
-    pub fn lane(&self, runner_id: &str) -> LaneView {
+    pub(crate) fn lane(&self, runner_id: &str) -> LaneView {
         let row = self
             .outcome
             .matrix
@@ -244,7 +242,7 @@ impl Ran {
     }
 
     /// Row ids in matrix order.
-    pub fn row_ids(&self) -> Vec<String> {
+    pub(crate) fn row_ids(&self) -> Vec<String> {
         self.outcome
             .matrix
             .matrix_rows
@@ -254,14 +252,14 @@ impl Ran {
     }
 }
 
-pub struct LaneView {
+pub(crate) struct LaneView {
     pub row: dcx_contracts::status::MatrixRow,
     pub entry: dcx_contracts::status::IngestLogEntry,
 }
 
 impl LaneView {
     /// `(freshness, policy effect, error class, error)` in their contract spellings.
-    pub fn summary(&self) -> (String, String, Option<String>, Option<String>) {
+    pub(crate) fn summary(&self) -> (String, String, Option<String>, Option<String>) {
         let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
         (
             text(serde_json::to_value(self.row.freshness_state).unwrap()),
