@@ -64,12 +64,31 @@ pub(crate) fn build_binaries(package: &str, profile: Profile) -> Result<PathBuf,
     Ok(metadata(&root)?.target_directory.join(profile.directory()))
 }
 
-/// The `dcx` binary, built with `profile`.
+/// The environment variable naming a `dcx` binary to run instead of
+/// building one: an installed release, or the binary `cargo test` has just
+/// built (`cargo xtask ci` sets it for the tests, so xtask's own tests do not
+/// build `dcx` a second time under `dcx`'s feature set rather than the
+/// workspace's, which on a cold target directory rebuilds reqwest and
+/// everything above it).
+pub(crate) const DCX_BINARY_VAR: &str = "DCX";
+
+/// The `dcx` binary: the one `$DCX` names, else built with `profile`.
 ///
 /// # Errors
 ///
-/// As [`build_binaries`].
+/// As [`build_binaries`]; a message when `$DCX` names no file.
 pub(crate) fn dcx(profile: Profile) -> Result<PathBuf, String> {
+    if let Some(given) = std::env::var_os(DCX_BINARY_VAR).filter(|v| !v.is_empty()) {
+        let given = PathBuf::from(given);
+        return if given.is_file() {
+            Ok(given)
+        } else {
+            Err(format!(
+                "{DCX_BINARY_VAR}={} is not a file; unset it to build dcx",
+                given.display()
+            ))
+        };
+    }
     Ok(build_binaries("dcx", profile)?.join("dcx"))
 }
 

@@ -32,6 +32,15 @@ pub(crate) fn run(root: &Path) -> ExitCode {
         ("tests", {
             let mut c = crate::cargo::command();
             c.args(["test", "--workspace", "--locked"]);
+            // xtask's tests run `cargo xtask certify`, which runs dcx: the
+            // one this build makes (tests run only after every target is
+            // built), not a second build of it (see `cargo::DCX_BINARY_VAR`).
+            if let Ok(metadata) = crate::cargo::metadata(root) {
+                c.env(
+                    crate::cargo::DCX_BINARY_VAR,
+                    metadata.target_directory.join("debug").join("dcx"),
+                );
+            }
             c
         }),
         ("docs", {
