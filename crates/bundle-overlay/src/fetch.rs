@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use dcx_contracts::Sha256Hex;
 use dcx_contracts::digest::HashingReader;
-use reqwest::Url;
+use url::Url;
 
 use crate::Limits;
 use crate::progress::{Progress, ProgressReader, Stage, StageGuard};
@@ -49,7 +49,7 @@ impl AssetLocation {
                 .map_err(|e| invalid(e.to_string())),
             "http" => {
                 let url = Url::parse(asset_url).map_err(|e| invalid(e.to_string()))?;
-                if dcx_sys::http::is_loopback(&url) {
+                if is_loopback(&url) {
                     Ok(Self::Http(url))
                 } else {
                     Err(FetchError::PlainHttp {
@@ -219,6 +219,33 @@ pub(crate) fn fetch_verified(
     Ok(VerifiedPackage { file, sha256, size })
 }
 
+/// `dcx_sys::http::is_loopback`, which needs that crate's `http` feature;
+/// without ours the location is refused at download time anyway.
+#[cfg(feature = "http")]
+fn is_loopback(url: &Url) -> bool {
+    dcx_sys::http::is_loopback(url)
+}
+
+#[cfg(not(feature = "http"))]
+fn is_loopback(_: &Url) -> bool {
+    true
+}
+
+#[cfg(not(feature = "http"))]
+fn download(
+    _: &Url,
+    location: &AssetLocation,
+    _: &Path,
+    _: &Limits,
+    _: &dyn Progress,
+) -> Result<(File, Sha256Hex, u64), FetchError> {
+    Err(FetchError::Download {
+        location: location.to_string(),
+        reason: "this build of dcx-bundle-overlay has no HTTP support (feature `http`)".to_owned(),
+    })
+}
+
+#[cfg(feature = "http")]
 fn download(
     url: &Url,
     location: &AssetLocation,
