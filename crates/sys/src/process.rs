@@ -96,7 +96,11 @@ pub struct Finished {
     pub termination: Termination,
     /// Wall time from spawn until the leader ended.
     pub elapsed: Duration,
-    /// How many processes it left running in its group, which were stopped.
+    /// How many processes it left running in its group when it exited on
+    /// its own, which were then stopped. Always 0 when it timed out or was
+    /// cancelled: dcx signalled the whole group then, so a member still
+    /// exiting when the leader has gone was not left behind by it (counting
+    /// it would depend on which process the kernel happened to finish first).
     pub stragglers: usize,
 }
 
@@ -111,8 +115,10 @@ pub fn run(mut command: Command, supervision: &Supervision, cancel: &Cancel) -> 
     let mut child = command.spawn()?;
     match watch(&mut child, supervision, cancel, started) {
         Ok((termination, elapsed)) => {
-            let stragglers = end_group(&mut child, supervision.grace);
+            let swept = end_group(&mut child, supervision.grace);
             child.wait()?;
+            let stopped_by_dcx = matches!(termination, Termination::TimedOut | Termination::Cancelled(_));
+            let stragglers = if stopped_by_dcx { 0 } else { swept };
             Ok(Finished {
                 termination,
                 elapsed,

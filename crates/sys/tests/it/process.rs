@@ -55,6 +55,28 @@ fn a_deadline_stops_the_whole_group() {
 }
 
 #[test]
+fn a_member_still_exiting_after_a_deadline_is_not_a_straggler() {
+    // The deadline signals the whole group at once; the leader dies at
+    // once, a member with a slow TERM handler a moment later. That member
+    // was stopped by dcx, not left behind: the count is 0 whichever the
+    // kernel finished first, and the member is gone when `run` returns.
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("slow");
+    let script = format!(
+        "sh -c 'trap \"sleep 0.5; exit 0\" TERM; echo $$ > {}; while :; do sleep 0.05; done' & sleep 0.2; exec sleep 30",
+        pid_file.display()
+    );
+    let finished = run(sh(&script), &supervision(Some(600)), &Cancel::new()).unwrap();
+    assert_eq!(finished.termination, Termination::TimedOut);
+    assert_eq!(finished.stragglers, 0);
+    let pid = read_pid(&pid_file);
+    assert!(
+        dies_within(pid, Duration::from_secs(1)),
+        "slow member {pid} survived"
+    );
+}
+
+#[test]
 fn a_passing_command_takes_its_background_children_with_it() {
     // `status report --command "sh -c 'sleep 100 & echo bg'"`: the shell
     // exits 0 at once, its `sleep` must not outlive it.
